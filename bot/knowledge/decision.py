@@ -1,0 +1,112 @@
+"""Decide what to do with a question: answer, clarify, or say honestly we cannot answer.
+
+The thresholds are configuration (``config.yml``, component ``FaqRetriever``); `bot
+calibrate` recommends values from a labelled dev set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bot.knowledge.index import SearchResult
+
+
+class ReplyType(str, Enum):
+    """The kinds of reply in the reply contract (``custom.type``)."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    CANNOT_ANSWER = "cannot_answer"
+    UNCLEAR = "unclear"
+    SMALLTALK = "smalltalk"
+    HANDOFF = "handoff"
+    FEEDBACK = "feedback"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to answer, clarify or give up. See docs/answering.md."""
+
+    answer: float = 0.55  # confidence at or above which one FAQ is answered
+    clarify: float = 0.32  # confidence at or above which candidates are offered
+    margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
+    min_coverage: float = 0.5  # share (by IDF) of the question's words the FAQ must know
+    candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score
+    max_candidates: int = 3
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Thresholds":
+        return cls(
+            answer=float(config.get("answer_threshold", cls.answer)),
+            clarify=float(config.get("clarify_threshold", cls.clarify)),
+            margin=float(config.get("margin_threshold", cls.margin)),
+            min_coverage=float(config.get("min_coverage", cls.min_coverage)),
+            candidate_ratio=float(config.get("candidate_ratio", cls.candidate_ratio)),
+            max_candidates=int(config.get("max_candidates", cls.max_candidates)),
+        )
+
+
+@dataclass
+class Decision:
+    """The outcome for one message, as carried in the NLU parse data."""
+
+    type: ReplyType
+    faq_id: str | None
+    confidence: float
+    candidates: list[dict] = field(default_factory=list)
+    category: str | None = None
+    department: str | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "type": self.type.value,
+            "faq_id": self.faq_id,
+            "confidence": self.confidence,
+            "candidates": self.candidates,
+            "category": self.category,
+            "department": self.department,
+            "reason": self.reason,
+        }
+
+
+def confidence_of(result: SearchResult) -> float:
+    """How sure we are that the top FAQ answers the question, in [0, 1].
+
+    The top score is discounted by the share of the question's meaning the FAQ does not
+    cover, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
+    vs 市長への手紙) stays low.
+    """
+    if not result.candidates:
+        return 0.0
+    top = result.candidates[0].score
+    return round(max(0.0, min(1.0, top * (0.4 + 0.6 * result.coverage))), 4)
+
+
+def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True) -> Decision:
+    """Answer, clarify or cannot-answer for one search result."""
+    candidates = [
+        {"faq_id": c.faq_id, "question": c.question, "score": c.score} for c in result.candidates
+    ]
+    if not meaningful or not result.query_terms and not result.candidates:
+        return Decision(ReplyType.UNCLEAR if not meaningful else ReplyType.CANNOT_ANSWER, None, 0.0,
+                        candidates[: thresholds.max_candidates], reason="no_content" if not meaningful else "no_match")
+    conf = confidence_of(result)
+    top = result.candidates[0] if result.candidates else None
+    second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
+    common = dict(category=result.category, department=result.department)
+    if top is not None and conf >= thresholds.answer and result.coverage >= thresholds.min_coverage:
+        if top.score - second >= thresholds.margin:
+            return Decision(ReplyType.ANSWER, top.faq_id, conf, candidates[: thresholds.max_candidates],
+                            category=top.category, department=top.department, reason="confident")
+    if top is not None and conf >= thresholds.clarify:
+        floor = top.score * thresholds.candidate_ratio
+        offered = [c for c in candidates if c["score"] >= floor][: thresholds.max_candidates]
+        if len(offered) < 2:
+            offered = candidates[:2]
+        if len(offered) >= 2:
+            return Decision(ReplyType.CLARIFY, None, conf, offered, reason="ambiguous", **common)
+    return Decision(ReplyType.CANNOT_ANSWER, None, conf, candidates[: thresholds.max_candidates],
+                    reason="low_confidence", **common)

@@ -1,0 +1,259 @@
+"""FAQ retrieval over Sudachi-normalised questions, paraphrases and answers.
+
+Each FAQ is matched through every way it can be asked (question + paraphrases) and its
+answer. Three signals, each a cosine similarity of TF-IDF vectors:
+
+* ``word``: Sudachi normalised content words (引越し = 引っ越し, ﾏｲﾅﾝﾊﾞｰ = マイナンバー);
+* ``reading``: character 2/3-grams of the katakana reading, so that kana-only or
+  mis-segmented input (じゅうみんひょう) still meets 住民票;
+* ``answer``: the share of the question's words found in the FAQ's answer, which
+  matters when a FAQ has a single canonical question (real municipal data).
+
+The FAQ score is the best utterance score plus a weighted answer score. Pure code: the
+analysed terms are stored in the Rasa model, so loading needs no Sudachi pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from bot.nlp.japanese import JapaneseAnalyzer
+
+DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "answer": 0.25}
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    """What the index needs of one FAQ."""
+
+    faq_id: str
+    category: str
+    department: str
+    question: str
+    utterances: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    faq_id: str
+    question: str
+    category: str
+    department: str
+    score: float
+    word: float
+    reading: float
+    answer: float
+
+
+@dataclass
+class SearchResult:
+    """Ranked candidates plus the query-level signals the decision needs."""
+
+    candidates: list[Candidate]
+    query_terms: list[str]
+    coverage: float  # IDF share of the query's words that the top FAQ knows about
+    known_terms: float  # IDF share of the query's words that occur anywhere in the KB
+    category: str | None = None
+    department: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _char_ngrams(reading: str) -> list[str]:
+    grams = [reading[i : i + 2] for i in range(len(reading) - 1)]
+    grams += [reading[i : i + 3] for i in range(len(reading) - 2)]
+    if len(reading) == 1:
+        grams.append(reading)
+    return grams
+
+
+class _TfidfSpace:
+    """A minimal TF-IDF space with sublinear tf and L2-normalised rows."""
+
+    def __init__(self, rows: Sequence[Sequence[str]]) -> None:
+        vocab: dict[str, int] = {}
+        df: Counter = Counter()
+        for row in rows:
+            for t in set(row):
+                df[t] += 1
+                vocab.setdefault(t, len(vocab))
+        n = max(1, len(rows))
+        self.vocab = vocab
+        self.idf = np.zeros(len(vocab), dtype=np.float32)
+        for t, i in vocab.items():
+            self.idf[i] = math.log((n + 1) / (df[t] + 1)) + 1.0
+        self.matrix = self.transform(rows) if rows else sparse.csr_matrix((0, len(vocab)), dtype=np.float32)
+
+    def vector_parts(self, terms: Sequence[str]) -> tuple[list[int], list[float]]:
+        counts = Counter(t for t in terms if t in self.vocab)
+        cols = [self.vocab[t] for t in counts]
+        vals = [(1.0 + math.log(c)) * float(self.idf[self.vocab[t]]) for t, c in counts.items()]
+        norm = math.sqrt(sum(v * v for v in vals)) or 1.0
+        return cols, [v / norm for v in vals]
+
+    def transform(self, rows: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+        indptr, indices, data = [0], [], []
+        for row in rows:
+            cols, vals = self.vector_parts(row)
+            indices.extend(cols)
+            data.extend(vals)
+            indptr.append(len(indices))
+        return sparse.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+            shape=(len(rows), len(self.vocab)),
+        )
+
+    def idf_of(self, term: str, default: float) -> float:
+        i = self.vocab.get(term)
+        return float(self.idf[i]) if i is not None else default
+
+
+class FaqIndex:
+    """Search FAQs by a resident's question.
+
+    Build with :meth:`build` (analyses the texts) or :meth:`from_state` (from the
+    analysed terms stored in a trained model).
+    """
+
+    def __init__(self, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None) -> None:
+        self.state = state
+        self.analyzer = analyzer
+        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+        self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"])}) for d in state["docs"]]
+        utt_terms = state["utterance_terms"]
+        utt_grams = [_char_ngrams(r) for r in state["utterance_readings"]]
+        self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
+        self._word = _TfidfSpace(utt_terms + state["answer_terms"])
+        self._word_utt = self._word.transform(utt_terms)
+        self._reading = _TfidfSpace(utt_grams)
+        self._reading_utt = self._reading.matrix
+        # Per-FAQ set of known words (utterances + answer), for coverage.
+        doc_terms: list[set[str]] = [set() for _ in self.docs]
+        for terms, d in zip(utt_terms, state["utterance_doc"]):
+            doc_terms[d].update(terms)
+        self._answer_terms = [set(a) for a in state["answer_terms"]]
+        for i, a in enumerate(self._answer_terms):
+            doc_terms[i].update(a)
+        self._doc_terms = doc_terms
+        self._max_idf = float(self._word.idf.max()) if len(self._word.idf) else 1.0
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(
+        cls, documents: Iterable[IndexDocument], analyzer: JapaneseAnalyzer, weights: dict | None = None
+    ) -> "FaqIndex":
+        docs = list(documents)
+        utterance_terms, utterance_readings, utterance_doc, answer_terms = [], [], [], []
+        for i, d in enumerate(docs):
+            for u in dict.fromkeys(d.utterances):
+                terms, reading = analyzer.analyse(u)
+                utterance_terms.append(terms)
+                utterance_readings.append(reading)
+                utterance_doc.append(i)
+            answer_terms.append(analyzer.content_terms(d.answer))
+        state = {
+            "version": 1,
+            "split_mode": analyzer.split_mode,
+            "docs": [asdict(d) for d in docs],
+            "utterance_terms": utterance_terms,
+            "utterance_readings": utterance_readings,
+            "utterance_doc": utterance_doc,
+            "answer_terms": answer_terms,
+        }
+        return cls(state, analyzer, weights)
+
+    @classmethod
+    def from_state(cls, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None) -> "FaqIndex":
+        return cls(state, analyzer, weights)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    # ------------------------------------------------------------------ searching
+    def search(self, text: str, k: int = 5) -> SearchResult:
+        """Rank FAQs for ``text``; returns the top ``k`` with their signals."""
+        terms, reading = self.analyzer.analyse(text)
+        return self.search_analysed(terms, reading, k)
+
+    def search_analysed(self, terms: list[str], reading: str, k: int = 5) -> SearchResult:
+        n_docs = len(self.docs)
+        if n_docs == 0:
+            return SearchResult([], terms, 0.0, 0.0)
+        w = self.weights
+        word_scores = self._cosine(self._word, self._word_utt, terms)
+        reading_scores = self._cosine(self._reading, self._reading_utt, _char_ngrams(reading))
+        utt_scores = w["word"] * word_scores + w["reading"] * reading_scores
+        # Best utterance per FAQ.
+        best = np.full(n_docs, -1.0, dtype=np.float32)
+        np.maximum.at(best, self._utt_doc, utt_scores)
+        best_word = np.zeros(n_docs, dtype=np.float32)
+        np.maximum.at(best_word, self._utt_doc, word_scores)
+        best_reading = np.zeros(n_docs, dtype=np.float32)
+        np.maximum.at(best_reading, self._utt_doc, reading_scores)
+
+        idf = {t: self._word.idf_of(t, self._max_idf) for t in set(terms)}
+        total = sum(idf.values())
+        top_pre = np.argsort(-best)[: max(k, 20)]
+        answer_scores = np.zeros(n_docs, dtype=np.float32)
+        if total > 0:
+            for i in top_pre:
+                a = self._answer_terms[i]
+                answer_scores[i] = sum(v for t, v in idf.items() if t in a) / total
+        scores = best + w["answer"] * answer_scores
+        order = np.argsort(-scores)[:k]
+        candidates = [
+            Candidate(
+                faq_id=self.docs[i].faq_id,
+                question=self.docs[i].question,
+                category=self.docs[i].category,
+                department=self.docs[i].department,
+                score=round(float(scores[i]) / (w["word"] + w["reading"] + w["answer"]), 4),
+                word=round(float(best_word[i]), 4),
+                reading=round(float(best_reading[i]), 4),
+                answer=round(float(answer_scores[i]), 4),
+            )
+            for i in order
+            if scores[i] > 0
+        ]
+        coverage = 0.0
+        known = 0.0
+        if total > 0:
+            known = sum(v for t, v in idf.items() if t in self._word.vocab) / total
+            if candidates:
+                top_terms = self._doc_terms[int(order[0])]
+                coverage = sum(v for t, v in idf.items() if t in top_terms) / total
+        category, department = self._guess_category(candidates)
+        return SearchResult(candidates, terms, round(coverage, 4), round(known, 4), category, department)
+
+    @staticmethod
+    def _cosine(space: _TfidfSpace, matrix: sparse.csr_matrix, terms: Sequence[str]) -> np.ndarray:
+        cols, vals = space.vector_parts(terms)
+        if not cols:
+            return np.zeros(matrix.shape[0], dtype=np.float32)
+        q = sparse.csr_matrix(
+            (np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int32), np.asarray([0, len(cols)])),
+            shape=(1, matrix.shape[1]),
+        )
+        return np.asarray((matrix @ q.T).todense()).ravel()
+
+    @staticmethod
+    def _guess_category(candidates: list[Candidate]) -> tuple[str | None, str | None]:
+        """The category (and its usual department) that most of the score mass points to."""
+        if not candidates:
+            return None, None
+        mass: dict[str, float] = defaultdict(float)
+        depts: dict[str, Counter] = defaultdict(Counter)
+        for c in candidates:
+            mass[c.category] += c.score
+            depts[c.category][c.department] += 1
+        total = sum(mass.values())
+        category, m = max(mass.items(), key=lambda kv: kv[1])
+        if total <= 0 or m / total < 0.6 or candidates[0].score < 0.2:
+            return None, None
+        return category, depts[category].most_common(1)[0][0]
