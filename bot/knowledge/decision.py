@@ -59,9 +59,11 @@ class Decision:
     category: str | None = None
     department: str | None = None
     reason: str = ""
+    signals: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
+            "signals": self.signals,
             "type": self.type.value,
             "faq_id": self.faq_id,
             "confidence": self.confidence,
@@ -87,6 +89,35 @@ def confidence_of(result: SearchResult) -> float:
 
 def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True) -> Decision:
     """Answer, clarify or cannot-answer for one search result."""
+    decision = _decide(result, thresholds, meaningful)
+    decision.signals = {
+        "coverage": result.coverage,
+        "known_terms": result.known_terms,
+        "category": result.category,
+        "department": result.department,
+        "terms": len(result.query_terms),
+    }
+    return decision
+
+
+def apply_classifier(decision: Decision, intent: dict | None, out_of_scope_intent: str, threshold: float) -> Decision:
+    """Let a confident ``out_of_scope`` prediction veto an FAQ answer or clarification.
+
+    Off-topic and personal-case questions (「私の給付金はいつ振り込まれますか」) share words
+    with FAQs; the classifier trained on such questions catches what retrieval cannot.
+    """
+    name = (intent or {}).get("name")
+    conf = float((intent or {}).get("confidence") or 0.0)
+    decision.signals["intent"] = name
+    decision.signals["intent_confidence"] = round(conf, 4)
+    if name == out_of_scope_intent and conf >= threshold and decision.type in (ReplyType.ANSWER, ReplyType.CLARIFY):
+        decision.type = ReplyType.CANNOT_ANSWER
+        decision.faq_id = None
+        decision.reason = "out_of_scope"
+    return decision
+
+
+def _decide(result: SearchResult, thresholds: Thresholds, meaningful: bool) -> Decision:
     candidates = [
         {"faq_id": c.faq_id, "question": c.question, "score": c.score} for c in result.candidates
     ]

@@ -1,0 +1,28 @@
+"""Shared plumbing for Madoguchi actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.replies import BotMessage
+
+PARSE_KEY = "madoguchi"
+
+
+def send(dispatcher: CollectingDispatcher, message: BotMessage) -> None:
+    dispatcher.utter_message(**message.as_dispatch())
+
+
+def decision_of(tracker: Tracker) -> dict[str, Any]:
+    """The FAQ decision the NLU attached to the latest message (empty if none)."""
+    return (tracker.latest_message or {}).get(PARSE_KEY) or {}
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    for e in (tracker.latest_message or {}).get("entities") or []:
+        if e.get("entity") == name and e.get("value"):
+            return str(e["value"])
+    return None

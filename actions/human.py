@@ -1,0 +1,36 @@
+"""A resident wants a person, or says the answer did not help.
+
+The hand-off to staff (issue: hand-off and staff console) plugs in here; until then the
+resident is told where to reach a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import send
+from actions.knowledge import knowledge
+from bot import replies
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> Text:
+        return "action_request_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = knowledge()
+        send(dispatcher, replies.human_contact_message(kb, tracker.get_slot("last_department")))
+        return []
+
+
+class ActionFeedbackNegative(Action):
+    def name(self) -> Text:
+        return "action_feedback_negative"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = knowledge()
+        send(dispatcher, replies.feedback_negative_message(kb, tracker.get_slot("last_department")))
+        return []

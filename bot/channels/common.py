@@ -1,0 +1,53 @@
+"""What every input channel does to a resident's text before Rasa sees it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.nlp.japanese import clean_text
+
+MAX_MESSAGE_CHARS = 2000
+MAX_SENDER_CHARS = 128
+
+
+class InputRejected(ValueError):
+    """A message that cannot be processed; ``code`` and ``message`` go back to the sender."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def as_json(self) -> dict:
+        return {"error": self.code, "message": self.message}
+
+
+def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
+    """Validate and clean a resident's message.
+
+    Control characters become spaces; Unicode is NFC-normalised (the NLU normalises
+    further). Raises :class:`InputRejected` for non-text, empty or over-long input.
+    """
+    if not isinstance(text, str):
+        raise InputRejected("invalid_message", "message は文字列で送ってください。")
+    cleaned = unicodedata.normalize("NFC", clean_text(text)).strip()
+    if not cleaned:
+        raise InputRejected("empty_message", "メッセージが空です。質問を入力してください。")
+    if len(cleaned) > max_chars:
+        raise InputRejected(
+            "message_too_long",
+            f"メッセージが長すぎます（{len(cleaned)}文字）。{max_chars}文字以内で、短く質問してください。",
+            status=413,
+        )
+    return cleaned
+
+
+def prepare_sender(sender: object) -> str:
+    """Validate the conversation id sent by a client."""
+    if not isinstance(sender, str) or not sender.strip():
+        raise InputRejected("missing_sender", "sender（会話ID）を文字列で指定してください。")
+    sender = sender.strip()
+    if len(sender) > MAX_SENDER_CHARS or any(unicodedata.category(c).startswith("C") for c in sender):
+        raise InputRejected("invalid_sender", f"sender は制御文字を含まない{MAX_SENDER_CHARS}文字以内の文字列にしてください。")
+    return sender

@@ -1,0 +1,469 @@
+"""The ``bot`` command: run the assistant, manage the knowledge base, measure quality."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bot.errors import MadoguchiError
+
+
+def _settings(ctx: click.Context):
+    return ctx.obj["settings"]
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--knowledge-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="FAQ knowledge base (default: knowledge/, or MADOGUCHI_KNOWLEDGE_DIR).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Rasa project root (default: current directory).")
+@click.pass_context
+def cli(ctx: click.Context, knowledge_dir: Path | None, project_dir: Path | None) -> None:
+    """Madoguchi (窓口): a Japanese resident-inquiry assistant for municipalities.
+
+    \b
+    Example:
+        bot run                 # train if needed, start everything
+        bot kb check            # validate knowledge/
+        bot eval eval/dev.csv   # measure answer quality
+    """
+    from bot.settings import Settings
+
+    try:
+        ctx.obj = {"settings": Settings.from_env(knowledge_dir=knowledge_dir, project_dir=project_dir)}
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+
+
+# --------------------------------------------------------------------------- run / train / shell
+@cli.command()
+@click.option("--force", is_flag=True, help="Retrain even when nothing changed.")
+@click.pass_context
+def train(ctx: click.Context, force: bool) -> None:
+    """Train the Rasa model when the knowledge base, training data or config changed.
+
+    \b
+    Example:
+        bot train
+        bot train --force
+    """
+    from bot.training import needs_training, train as do_train
+
+    s = _settings(ctx)
+    _check_knowledge_or_fail(s)
+    if not force and not needs_training(s):
+        click.echo("model is up to date (nothing changed since the last training)")
+        return
+    click.echo("training the model (this takes about a minute)…")
+    try:
+        result = do_train(s, force=True)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    click.echo(f"trained {result.model_path} in {result.seconds:.0f} s")
+
+
+def _check_knowledge_or_fail(s) -> None:
+    from bot.knowledge.loader import load_knowledge
+
+    try:
+        result = load_knowledge(s.knowledge_dir)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    if result.problems:
+        for p in result.problems:
+            click.echo(str(p), err=True)
+        raise click.ClickException(f"the knowledge base has {len(result.problems)} problem(s); fix them and try again")
+
+
+def _start_stack(s, log_dir: Path | None):
+    from bot.runner import Stack
+    from bot.training import model_path, needs_training, train as do_train
+
+    _check_knowledge_or_fail(s)
+    if needs_training(s):
+        click.echo("knowledge base, training data or config changed: training the model…")
+        result = do_train(s)
+        click.echo(f"trained in {result.seconds:.0f} s")
+    else:
+        click.echo("model is up to date")
+    stack = Stack(s, model_path(s), log_dir=log_dir)
+    started = time.monotonic()
+    click.echo("starting the action server and the Rasa server…")
+    last = [0.0]
+
+    def progress(waiting: str) -> None:
+        if time.monotonic() - last[0] > 5:
+            click.echo(f"  waiting for: {waiting} ({time.monotonic() - started:.0f} s)")
+            last[0] = time.monotonic()
+
+    stack.start(on_wait=progress)
+    click.echo(f"ready after {time.monotonic() - started:.1f} s")
+    return stack
+
+
+@cli.command()
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write server output to files here instead of the terminal.")
+@click.pass_context
+def run(ctx: click.Context, log_dir: Path | None) -> None:
+    """Train if needed, then start the action server and the Rasa server (Ctrl-C stops both).
+
+    \b
+    Example:
+        bot run
+        MADOGUCHI_RASA_PORT=5006 bot run
+    """
+    s = _settings(ctx)
+    try:
+        stack = _start_stack(s, log_dir)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    click.echo("")
+    click.echo(f"  Madoguchi is running. REST:  POST {stack.rasa_url}/webhooks/rest/webhook")
+    click.echo(f'  try: curl -s {stack.rasa_url}/webhooks/rest/webhook -d \'{{"sender":"me","message":"住民票はどこで取れますか"}}\'')
+    click.echo("  or chat in the terminal with:  bot shell   (Ctrl-C here stops everything)")
+    click.echo("")
+    try:
+        code = stack.wait()
+    except KeyboardInterrupt:
+        click.echo("\nstopping…")
+        stack.stop()
+        click.echo("stopped")
+        return
+    if code:
+        raise click.ClickException(f"a server stopped with exit code {code}")
+
+
+def _post(url: str, sender: str, text: str) -> list[dict]:
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": text}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+            return json.loads(resp.read().decode())
+    except urllib.error.HTTPError as err:  # 4xx with a JSON explanation
+        body = json.loads(err.read().decode() or "{}")
+        return [{"text": body.get("message", str(err)), "custom": {"type": "error"}}]
+
+
+@cli.command()
+@click.option("--sender", default=None, help="Conversation id (default: a new one).")
+@click.pass_context
+def shell(ctx: click.Context, sender: str | None) -> None:
+    """Chat with the assistant in the terminal (starts it if it is not running).
+
+    Type a number to press one of the offered buttons; Ctrl-D or /exit to leave.
+
+    \b
+    Example:
+        bot shell
+    """
+    import uuid
+
+    from bot.runner import _url_ok
+
+    s = _settings(ctx)
+    base = f"http://{s.host}:{s.rasa_port}"
+    stack = None
+    if not _url_ok(f"{base}/webhooks/rest/"):
+        try:
+            stack = _start_stack(s, s.var_dir / "logs")
+        except MadoguchiError as exc:
+            raise _fail(exc) from None
+    sender = sender or f"shell-{uuid.uuid4().hex[:8]}"
+    url = f"{base}/webhooks/rest/webhook"
+    click.echo("質問を入力してください（終了: Ctrl-D または /exit）")
+    buttons: list[dict] = []
+    try:
+        while True:
+            try:
+                text = input("あなた> ").strip()
+            except EOFError:
+                break
+            if text in ("/exit", "/quit"):
+                break
+            if not text:
+                continue
+            if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):
+                text = buttons[int(text) - 1]["payload"]
+            buttons = []
+            for m in _post(url, sender, text):
+                kind = (m.get("custom") or {}).get("type", "")
+                click.echo(f"窓口[{kind}]> {m.get('text', '')}")
+                for i, b in enumerate(m.get("buttons") or [], 1):
+                    click.echo(f"    {i}. {b['title']}")
+                    buttons.append(b)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if stack is not None:
+            stack.stop()
+    click.echo("")
+
+
+# --------------------------------------------------------------------------- knowledge base
+@cli.group()
+def kb() -> None:
+    """Check, import and count the FAQ knowledge base (knowledge/)."""
+
+
+@kb.command("check")
+@click.pass_context
+def kb_check(ctx: click.Context) -> None:
+    """Validate the knowledge base; prints every problem with file and line.
+
+    \b
+    Example:
+        bot kb check
+        bot --knowledge-dir other/knowledge kb check
+    """
+    from bot.knowledge.loader import load_knowledge
+
+    s = _settings(ctx)
+    try:
+        result = load_knowledge(s.knowledge_dir)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    for p in result.problems:
+        click.echo(str(p))
+    if result.problems:
+        raise click.ClickException(f"{len(result.problems)} problem(s) in {s.knowledge_dir}")
+    n = len(result.kb.faqs)
+    paraphrases = sum(len(f.paraphrases) for f in result.kb.faqs)
+    click.echo(f"OK: {n} FAQs, {paraphrases} paraphrases, {len(result.kb.departments)} departments")
+
+
+@kb.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Knowledge directory to write to (default: the knowledge base).")
+@click.option("--prefix", default=None, help="Prefix of the FAQ ids (default: from the file name).")
+@click.option("--department", default=None, help="Department id for every FAQ (default: from the file).")
+@click.option("--encoding", default="auto", show_default=True, help="utf-8, cp932, shift_jis… or auto.")
+@click.pass_context
+def kb_import(ctx: click.Context, source: Path, out_dir: Path | None, prefix: str | None,
+              department: str | None, encoding: str) -> None:
+    """Import a municipal FAQ file (CSV in UTF-8 or Shift_JIS, or JSON).
+
+    Columns are matched by name: id/ID, question/問い合わせ文, answer/応答文,
+    category/カテゴリ, department/担当課, url.
+
+    \b
+    Example:
+        bot kb import city-faq.csv --prefix city
+        bot kb import ../shared/data/kosodate-faq/faq.json --out var/kosodate
+    """
+    from bot.knowledge.importer import import_faq_file
+    from bot.knowledge.loader import load_knowledge
+
+    s = _settings(ctx)
+    target = out_dir or s.knowledge_dir
+    try:
+        report = import_faq_file(source, target, encoding=encoding, prefix=prefix, default_department=department)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    click.echo(f"imported {report.faqs} FAQs ({report.encoding}) into {len(report.files)} file(s) under {target}/faq")
+    for d in report.departments_added:
+        click.echo(f"  added department to city.yml: {d} (fill in its phone number)")
+    for sk in report.skipped:
+        click.echo(f"  skipped {sk}", err=True)
+    problems = load_knowledge(target).problems
+    if problems:
+        for p in problems[:20]:
+            click.echo(str(p), err=True)
+        raise click.ClickException(f"the imported knowledge base has {len(problems)} problem(s)")
+
+
+@kb.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def kb_stats(ctx: click.Context, as_json: bool) -> None:
+    """FAQs and paraphrases per category, and FAQs not reviewed for over a year.
+
+    \b
+    Example:
+        bot kb stats
+        bot kb stats --json | jq .faqs
+    """
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.stats import knowledge_stats
+
+    s = _settings(ctx)
+    try:
+        kb_ = load_knowledge(s.knowledge_dir).kb
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    st = knowledge_stats(kb_)
+    if as_json:
+        click.echo(json.dumps(st, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{st['faqs']} FAQs, {st['paraphrases']} paraphrases, {st['departments']} departments")
+    width = max((len(c["category"]) for c in st["categories"]), default=4)
+    for c in st["categories"]:
+        click.echo(f"  {c['category']:{width}}  {c['faqs']:4d} FAQs  {c['paraphrases']:5d} paraphrases")
+    stale = st["not_reviewed_recently"]
+    click.echo(f"not reviewed for over a year: {len(stale)}")
+    for f in stale:
+        click.echo(f"  {f['id']}  (reviewed {f['reviewed'] or 'never'})  {f['source']}")
+
+
+# --------------------------------------------------------------------------- quality
+def _parser(s, model: Path | None):
+    from bot.eval.parser import ModelParser
+    from bot.training import model_path
+
+    return ModelParser(model or model_path(s))
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Trained model (default: models/madoguchi.tar.gz).")
+@click.pass_context
+def rank(ctx: click.Context, source, model: Path | None) -> None:
+    """Print the top FAQ candidates for each question (one per line) as JSON lines.
+
+    Uses the trained model, exactly as the live assistant does.
+
+    \b
+    Example:
+        echo 粗大ごみの出し方 | bot rank
+        bot rank questions.txt
+    """
+    from bot.eval.dataset import read_questions
+    from bot.eval.parser import rank_line
+
+    s = _settings(ctx)
+    questions = read_questions(source.read())
+    try:
+        parser = _parser(s, model)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    for q in questions:
+        click.echo(json.dumps(rank_line(q, parser.parse(q)), ensure_ascii=False))
+
+
+def _evaluate(s, path: Path, model: Path | None):
+    from bot.eval.calibrate import outcome_for
+    from bot.eval.dataset import read_labelled
+    from bot.knowledge.loader import load_knowledge
+
+    questions = read_labelled(path)
+    kb_ = load_knowledge(s.knowledge_dir).kb
+    cats = {f.id: f.category for f in kb_.faqs}
+    unknown = sorted({q.expected for q in questions if q.in_scope and q.expected not in cats})
+    if unknown:
+        raise MadoguchiError(f"{path}: labels not in the knowledge base: {', '.join(unknown[:10])}",
+                             hint="fix the labels, or pass the matching --knowledge-dir")
+    parser = _parser(s, model)
+    started = time.perf_counter()
+    parses = [parser.parse(q.question) for q in questions]
+    per_question_ms = (time.perf_counter() - started) * 1000 / len(questions)
+    categories = [cats.get(q.expected, "(out of scope)") if q.in_scope else "(out of scope)" for q in questions]
+    outcomes = [outcome_for(q, p, c) for q, p, c in zip(questions, parses, categories)]
+    return questions, parses, categories, outcomes, per_question_ms
+
+
+@cli.command("eval")
+@click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--errors", is_flag=True, help="Also list the questions that went wrong.")
+@click.pass_context
+def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | None, errors: bool) -> None:
+    """Measure answer quality on a labelled question file (CSV: question,faq_id).
+
+    faq_id is the expected FAQ id, or "none" for questions no FAQ should answer.
+    Prints top-1 accuracy, recall@3, MRR and the cannot-answer precision/recall,
+    overall and per category.
+
+    \b
+    Example:
+        bot eval eval/dev.csv
+        bot eval eval/dev.csv --json
+    """
+    from bot.eval.metrics import by_category, summarise
+
+    s = _settings(ctx)
+    try:
+        _, _, _, outcomes, ms = _evaluate(s, labelled, model)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    report = {"overall": summarise(outcomes), "by_category": by_category(outcomes), "nlu_ms_per_question": round(ms, 2)}
+    if errors:
+        report["errors"] = [
+            {"question": o.question.question, "expected": o.question.expected, "decision": o.decision,
+             "answered": o.answered, "ranking": o.ranking[:3]}
+            for o in outcomes
+            if (o.question.in_scope and (o.ranking[:1] != [o.question.expected] or o.decision not in ("answer", "clarify")))
+            or (not o.question.in_scope and o.decision not in ("cannot_answer", "unclear"))
+        ]
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    o = report["overall"]
+    click.echo(f"questions: {o['questions']} ({o['in_scope']} in scope, {o['out_of_scope']} out of scope)")
+    click.echo(f"top-1 accuracy:            {o['top1']:.3f}")
+    click.echo(f"recall@3:                  {o['recall_at_3']:.3f}")
+    click.echo(f"MRR:                       {o['mrr']:.3f}")
+    click.echo(f"cannot-answer precision:   {o['cannot_answer_precision']:.3f}")
+    click.echo(f"cannot-answer recall:      {o['cannot_answer_recall']:.3f}")
+    click.echo(f"answered correctly:        {o['answered_correctly']:.3f}   clarified with the right FAQ: {o['clarified_with_correct']:.3f}")
+    click.echo(f"wrong answers (any):       {o['wrong_answers']:.3f}")
+    click.echo(f"NLU time per question:     {ms:.1f} ms")
+    click.echo("by category:                       n  top1   r@3  cannot-P cannot-R")
+    for cat, m in report["by_category"].items():
+        click.echo(f"  {cat:28s} {m['questions']:4d} {m['top1']:.2f}  {m['recall_at_3']:.2f}   {m['cannot_answer_precision']:.2f}     {m['cannot_answer_recall']:.2f}")
+    for e in report.get("errors", []):
+        click.echo(f"  ✗ {e['question']}  expected={e['expected']} got={e['decision']}:{e['answered']} top3={e['ranking']}")
+
+
+@cli.command()
+@click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--top", default=5, show_default=True, help="How many threshold sets to show.")
+@click.pass_context
+def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int) -> None:
+    """Recommend FaqRetriever thresholds for config.yml from a labelled dev set.
+
+    \b
+    Example:
+        bot calibrate eval/dev.csv
+    """
+    from bot.eval.calibrate import calibrate as run_calibration
+    from bot.knowledge.decision import Thresholds
+
+    s = _settings(ctx)
+    try:
+        questions, parses, categories, _, _ = _evaluate(s, labelled, model)
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    results = run_calibration(questions, parses, categories, Thresholds(), 0.6)
+    click.echo("objective  answer clarify coverage oos   top1  ans-ok clar-ok wrong  cannot-P cannot-R")
+    for score, t, oos, m in results[:top]:
+        click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.2f}   {t.min_coverage:5.2f}  {oos:4.1f}  {m['top1']:.3f}  {m['answered_correctly']:.3f}  "
+                   f"{m['clarified_with_correct']:.3f}  {m['wrong_answers']:.3f}  {m['cannot_answer_precision']:.3f}    {m['cannot_answer_recall']:.3f}")
+    best = results[0]
+    click.echo("\nput in config.yml (FaqRetriever):")
+    click.echo(f"    answer_threshold: {best[1].answer}\n    clarify_threshold: {best[1].clarify}\n"
+               f"    min_coverage: {best[1].min_coverage}\n    out_of_scope_threshold: {best[2]}")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="bot")
+    except MadoguchiError as exc:  # anything that escaped a command
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Rasa graph component: FAQ retrieval and the answer / clarify / cannot-answer decision.
+
+Runs after the intent classifier. It searches the FAQ index built at training time from
+the knowledge base examples, decides with calibrated thresholds, and combines that with
+the classifier: small talk keeps its intent only when no FAQ answers the message, and a
+confident ``out_of_scope`` prediction vetoes an FAQ answer. Everything else becomes the
+intent ``faq`` with the decision in the parse data under ``madoguchi``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.knowledge_importer import FAQ_ID, FAQ_INTENT, FAQ_META
+from bot.errors import ConfigError
+from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, decide
+from bot.knowledge.index import FaqIndex, IndexDocument
+from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
+
+logger = logging.getLogger(__name__)
+
+PARSE_KEY = "madoguchi"
+_STATE_FILE = "faq_index.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class FaqRetriever(GraphComponent):
+    """Answers questions from the FAQ knowledge base, or says it cannot."""
+
+    @staticmethod
+    def supported_languages() -> Optional[List[Text]]:
+        return ["ja"]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sudachipy", "sudachidict_core", "scipy"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Confidence (0–1) at or above which the top FAQ is answered directly.
+            "answer_threshold": 0.55,
+            # Confidence at or above which 2–3 candidates are offered instead.
+            "clarify_threshold": 0.32,
+            # The top FAQ must lead the second by this score to be answered directly.
+            "margin_threshold": 0.04,
+            # Share (IDF-weighted) of the question's words the answered FAQ must know.
+            "min_coverage": 0.5,
+            # Clarify candidates must score at least this fraction of the top score.
+            "candidate_ratio": 0.75,
+            # At most this many candidates are offered when clarifying.
+            "max_candidates": 3,
+            # Candidates kept in the parse data (for logs, `bot rank` and evaluation).
+            "ranking_length": 5,
+            # Weights of the similarity signals (see bot/knowledge/index.py).
+            "weights": {"word": 0.55, "reading": 0.45, "answer": 0.25},
+            # Sudachi split mode used for the index ("A" recommended).
+            "split_mode": "A",
+            # Intents answered by the dialogue itself when no FAQ answers the message.
+            "smalltalk_intents": [
+                "greet", "thank", "goodbye", "request_human", "feedback_negative",
+                "feedback_positive",
+            ],
+            # Classifier confidence needed to treat a message as small talk.
+            "smalltalk_threshold": 0.5,
+            # Intent trained on off-topic and personal-case questions.
+            "out_of_scope_intent": "out_of_scope",
+            # Classifier confidence at which out_of_scope overrides an FAQ answer.
+            "out_of_scope_threshold": 0.6,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        index: Optional[FaqIndex] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        try:
+            self._thresholds = Thresholds.from_config(self._config)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"FaqRetriever: a threshold in config.yml is not a number ({exc})",
+                hint="answer_threshold, clarify_threshold, margin_threshold and min_coverage take numbers between 0 and 1",
+            ) from None
+        if not 0 <= self._thresholds.clarify <= self._thresholds.answer <= 1:
+            raise ConfigError(
+                f"FaqRetriever: expected 0 ≤ clarify_threshold ≤ answer_threshold ≤ 1; got "
+                f"clarify_threshold={self._thresholds.clarify}, answer_threshold={self._thresholds.answer}",
+                hint="run `bot calibrate` to get values for your knowledge base",
+            )
+        self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
+        self._index = index
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "FaqRetriever":
+        return cls(config, model_storage, resource)
+
+    # ------------------------------------------------------------------ training
+    def train(self, training_data: TrainingData) -> Resource:
+        docs: dict[str, dict] = {}
+        utterances: dict[str, list[str]] = {}
+        for ex in training_data.intent_examples:
+            fid = ex.get(FAQ_ID)
+            if ex.get(INTENT) != FAQ_INTENT or not fid:
+                continue
+            utterances.setdefault(fid, []).append(ex.get(TEXT))
+            if ex.get(FAQ_META):
+                docs[fid] = ex.get(FAQ_META)
+        documents = [
+            IndexDocument(
+                faq_id=fid,
+                category=meta["category"],
+                department=meta["department"],
+                question=meta["question"],
+                utterances=tuple(utterances.get(fid, [meta["question"]])),
+                answer=meta["answer"],
+            )
+            for fid, meta in docs.items()
+        ]
+        if not documents:
+            logger.warning("FaqRetriever: no FAQ examples in the training data; every question will get cannot-answer.")
+        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"])
+        with self._storage.write_to(self._resource) as directory:
+            (directory / _STATE_FILE).write_text(json.dumps(self._index.state, ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "FaqRetriever":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError) as exc:
+            logger.warning(f"FaqRetriever: no stored index ({exc}); retrain the model with `bot train`.")
+            return component
+        component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"])
+        return component
+
+    # ------------------------------------------------------------------ inference
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def decide_text(self, text: str, intent: Optional[dict] = None) -> Decision:
+        """The decision for one text, given the classifier's intent prediction."""
+        meaningful = has_meaningful_text(text)
+        if self._index is None or not meaningful:
+            return decide_empty(meaningful)
+        result = self._index.search(text, k=int(self._config["ranking_length"]))
+        decision = decide(result, self._thresholds, meaningful=True)
+        return apply_classifier(
+            decision, intent, self._config["out_of_scope_intent"], float(self._config["out_of_scope_threshold"])
+        )
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if not isinstance(text, str) or text.startswith("/"):
+            return  # "/intent{...}" payloads are handled by Rasa's RegexMessageHandler.
+        intent = message.get(INTENT) or {}
+        decision = self.decide_text(text, intent)
+        name = intent.get("name")
+        is_smalltalk = (
+            name in self._config["smalltalk_intents"]
+            and float(intent.get("confidence") or 0.0) >= float(self._config["smalltalk_threshold"])
+            and decision.type != ReplyType.ANSWER
+        )
+        message.set(PARSE_KEY, decision.as_dict(), add_to_output=True)
+        if is_smalltalk:
+            return
+        new_intent = {"name": FAQ_INTENT, "confidence": decision.confidence}
+        ranking = [new_intent] + [
+            r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != FAQ_INTENT
+        ]
+        message.set(INTENT, new_intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+def decide_empty(meaningful: bool) -> Decision:
+    if not meaningful:
+        return Decision(ReplyType.UNCLEAR, None, 0.0, reason="no_content")
+    return Decision(ReplyType.CANNOT_ANSWER, None, 0.0, reason="no_index")

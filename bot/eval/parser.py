@@ -1,0 +1,53 @@
+"""Parse questions with a trained Rasa model: exactly the NLU path of the live assistant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from bot.channels.common import InputRejected, prepare_text
+from bot.errors import MadoguchiError
+
+
+class ModelParser:
+    """Loads a trained model once and parses texts as the REST channel would."""
+
+    def __init__(self, model_path: Path) -> None:
+        if not model_path.exists():
+            raise MadoguchiError(f"no trained model at {model_path}", hint="run `bot train` first")
+        os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        logging.getLogger("rasa").setLevel(logging.WARNING)
+        from rasa.core.agent import Agent
+
+        self._loop = asyncio.new_event_loop()
+        self._agent = Agent.load(str(model_path))
+
+    def parse(self, text: str) -> dict:
+        """Rasa parse data, with the FAQ decision under ``madoguchi``."""
+        try:
+            cleaned = prepare_text(text)
+        except InputRejected as rejected:
+            return {"text": text, "intent": {"name": None, "confidence": 0.0},
+                    "madoguchi": {"type": "unclear", "faq_id": None, "confidence": 0.0, "candidates": [], "reason": rejected.code}}
+        return self._loop.run_until_complete(self._agent.parse_message(cleaned))
+
+    def close(self) -> None:
+        self._loop.close()
+
+
+def rank_line(text: str, parse: dict) -> dict:
+    """One `bot rank` JSON line."""
+    md = parse.get("madoguchi") or {}
+    intent = (parse.get("intent") or {}).get("name")
+    kind = md.get("type") if intent == "faq" or not intent else "smalltalk"
+    return {
+        "question": text,
+        "type": kind,
+        "intent": intent,
+        "faq_id": md.get("faq_id"),
+        "confidence": md.get("confidence"),
+        "candidates": [{"faq_id": c["faq_id"], "score": c["score"]} for c in md.get("candidates") or []],
+    }

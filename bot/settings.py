@@ -1,0 +1,72 @@
+"""Typed settings, declared once and loaded at the entry points (CLI, actions, channels).
+
+Every setting can be overridden by an environment variable ``MADOGUCHI_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Madoguchi's settings. The metadata ``help`` of each field documents it."""
+
+    project_dir: Path = Path(".")
+    knowledge_dir: Path = Path("knowledge")  # the FAQ source of truth
+    var_dir: Path = Path("var")  # embedded data: SQLite files, logs, stamps (git-ignored)
+    models_dir: Path = Path("models")  # trained Rasa models
+    host: str = "127.0.0.1"  # where the servers listen; loopback by default
+    rasa_port: int = 5005  # Rasa server (REST webhook, channels)
+    actions_port: int = 5055  # rasa-sdk action server
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Defaults, overridden by ``MADOGUCHI_*`` variables, overridden by ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            raw = env.get(f"MADOGUCHI_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = f.default
+            try:
+                if isinstance(default, Path):
+                    values[f.name] = Path(raw)
+                elif isinstance(default, int):
+                    values[f.name] = int(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ConfigError(
+                    f"MADOGUCHI_{f.name.upper()} must be a number; got {raw!r}",
+                    hint=f"unset it to use the default {default}",
+                ) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        return settings.resolved()
+
+    def resolved(self) -> "Settings":
+        """Relative paths resolved against the project directory."""
+        base = self.project_dir.resolve()
+
+        def fix(p: Path) -> Path:
+            return p if p.is_absolute() else base / p
+
+        return Settings(
+            project_dir=base,
+            knowledge_dir=fix(self.knowledge_dir),
+            var_dir=fix(self.var_dir),
+            models_dir=fix(self.models_dir),
+            host=self.host,
+            rasa_port=self.rasa_port,
+            actions_port=self.actions_port,
+        )
+
+    @property
+    def database_path(self) -> Path:
+        return self.var_dir / "madoguchi.db"

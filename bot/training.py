@@ -1,0 +1,111 @@
+"""Train the Rasa model when (and only when) its inputs changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import MadoguchiError
+from bot.settings import Settings
+
+MODEL_NAME = "madoguchi"
+# Everything that changes what the trained model does.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/components", "bot/knowledge", "bot/nlp")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_path: Path
+    trained: bool
+    seconds: float
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment for Rasa subprocesses: telemetry off, our settings passed on."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "MADOGUCHI_KNOWLEDGE_DIR": str(settings.knowledge_dir),
+            "MADOGUCHI_VAR_DIR": str(settings.var_dir),
+            "SANIC_HOST": settings.host,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    return env
+
+
+def inputs_digest(settings: Settings) -> str:
+    """A hash of every file that goes into training, plus the knowledge base."""
+    h = hashlib.sha256()
+    roots = [settings.project_dir / p for p in TRAINING_INPUTS] + [settings.knowledge_dir]
+    for root in roots:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            h.update(str(path.relative_to(root.parent) if root.is_dir() else path.name).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _stamp_path(settings: Settings) -> Path:
+    return settings.var_dir / "train-stamp.json"
+
+
+def model_path(settings: Settings) -> Path:
+    return settings.models_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def needs_training(settings: Settings) -> bool:
+    stamp = _stamp_path(settings)
+    if not model_path(settings).exists() or not stamp.exists():
+        return True
+    try:
+        return json.loads(stamp.read_text())["digest"] != inputs_digest(settings)
+    except (ValueError, KeyError):
+        return True
+
+
+def train(settings: Settings, force: bool = False, quiet: bool = False) -> TrainResult:
+    """Train with ``rasa train`` unless the inputs are unchanged since the last training."""
+    target = model_path(settings)
+    if not force and not needs_training(settings):
+        return TrainResult(target, False, 0.0)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    digest = inputs_digest(settings)
+    cmd = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", str(settings.project_dir / "config.yml"),
+        "--domain", str(settings.project_dir / "domain.yml"),
+        "--data", str(settings.project_dir / "data"),
+        "--out", str(settings.models_dir),
+        "--fixed-model-name", MODEL_NAME,
+        "--force",
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(
+        cmd,
+        cwd=settings.project_dir,
+        env=rasa_env(settings),
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    if proc.returncode != 0 or not target.exists():
+        tail = (proc.stdout or "")[-3000:] if quiet else ""
+        raise MadoguchiError(
+            f"training failed (rasa train exited with {proc.returncode})\n{tail}",
+            hint="run `bot kb check` and `rasa data validate`; the messages above say what is wrong",
+        )
+    _stamp_path(settings).write_text(json.dumps({"digest": digest, "model": str(target), "seconds": round(seconds, 1)}))
+    return TrainResult(target, True, seconds)
