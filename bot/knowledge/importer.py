@@ -201,7 +201,7 @@ def write_knowledge(faqs: list[ImportedFaq], out_dir: Path, default_department: 
     groups: "OrderedDict[str, list[ImportedFaq]]" = OrderedDict()
     for f in faqs:
         groups.setdefault(f.category, []).append(f)
-    today = dt.date.today().isoformat()
+    today = dt.date.today()
     files = []
     for i, (category, items) in enumerate(groups.items(), 1):
         entries = []

@@ -1,0 +1,21 @@
+# The two commands of the README:
+#   make run   set up (Python 3.10 venv, pinned deps), train if needed, start the assistant
+#   make test  set up, then run the whole test suite
+.PHONY: run test setup bench clean
+
+export RASA_TELEMETRY_ENABLED=false
+
+setup:
+	@./scripts/bootstrap.sh
+
+run: setup
+	@.venv/bin/bot run
+
+test: setup
+	@.venv/bin/python -m pytest -q
+
+bench: setup
+	@.venv/bin/python benchmarks/run_all.py
+
+clean:
+	rm -rf var models .pytest_cache
