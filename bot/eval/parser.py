@@ -21,6 +21,9 @@ class ModelParser:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         logging.getLogger("rasa").setLevel(logging.WARNING)
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)  # Rasa's debug lines would mix into our stdout
 
         self._loop = asyncio.new_event_loop()
         self._agent = Agent.load(str(model_path))
