@@ -99,8 +99,8 @@ def cannot_answer_message(
 ) -> BotMessage:
     """An honest "I don't know" with where to ask: the department if recognised."""
     dept = kb.departments.get(department_id) if department_id else None
-    if reason == "out_of_scope" and dept is not None:
-        lead = "申し訳ありません。個別のご事情やご自身の手続きの状況については、このチャットではお答えできません。"
+    if reason == "personal_case" or (reason == "out_of_scope" and dept is not None):
+        lead = "申し訳ありません。個別のご事情やご自身の手続きの状況については、このチャットではお調べできません。"
     elif reason == "out_of_scope":
         lead = "申し訳ありません。そのご質問には、このチャットではお答えできません。市役所の手続きや制度についてのご質問にお答えしています。"
     else:

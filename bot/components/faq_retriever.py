@@ -23,9 +23,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.knowledge_importer import FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
-from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, decide
+from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
 from bot.knowledge.index import FaqIndex, IndexDocument
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
+from bot.nlp.personal_case import is_personal_case
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class FaqRetriever(GraphComponent):
             "out_of_scope_intent": "out_of_scope",
             # Classifier confidence at which out_of_scope overrides an FAQ answer.
             "out_of_scope_threshold": 0.6,
+            # Questions about the resident's own case (「私の…はまだですか」) get the
+            # department's contact instead of a general FAQ (bot/nlp/personal_case.py).
+            "personal_case_detection": True,
         }
 
     def __init__(
@@ -176,9 +180,11 @@ class FaqRetriever(GraphComponent):
             return decide_empty(meaningful)
         result = self._index.search(text, k=int(self._config["ranking_length"]))
         decision = decide(result, self._thresholds, meaningful=True)
-        return apply_classifier(
+        decision = apply_classifier(
             decision, intent, self._config["out_of_scope_intent"], float(self._config["out_of_scope_threshold"])
         )
+        personal = bool(self._config["personal_case_detection"]) and is_personal_case(text)
+        return apply_personal_case(decision, personal, result)
 
     def _process_one(self, message: Message) -> None:
         text = message.get(TEXT)

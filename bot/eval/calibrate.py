@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.eval.dataset import LabelledQuestion
 from bot.eval.metrics import Outcome, summarise
-from bot.knowledge.decision import Thresholds, apply_classifier, decide
+from bot.knowledge.decision import Thresholds, apply_classifier, apply_personal_case, decide
 from bot.knowledge.index import Candidate, SearchResult
 
 
@@ -35,9 +35,11 @@ def outcome_for(q: LabelledQuestion, parse: dict, category: str, thresholds: Thr
     offered = [c["faq_id"] for c in md.get("candidates") or []] if kind == "clarify" else []
     if thresholds is not None and md.get("signals") and kind != "unclear":
         signals = md["signals"]
-        d = decide(search_result_from_parse(md), thresholds)
+        sr = search_result_from_parse(md)
+        d = decide(sr, thresholds)
         d = apply_classifier(d, {"name": signals.get("intent"), "confidence": signals.get("intent_confidence")},
                              oos_intent, oos_threshold if oos_threshold is not None else 1.1)
+        d = apply_personal_case(d, bool(signals.get("personal_case")), sr)
         kind, answered = d.type.value, d.faq_id
         offered = [c["faq_id"] for c in d.candidates] if kind == "clarify" else []
     if intent.get("name") not in (None, "faq"):

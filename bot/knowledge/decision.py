@@ -77,14 +77,14 @@ class Decision:
 def confidence_of(result: SearchResult) -> float:
     """How sure we are that the top FAQ answers the question, in [0, 1].
 
-    The top score is discounted by the share of the question's meaning the FAQ does not
-    cover, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
+    The top score is discounted by the share of the question's meaning (IDF-weighted
+    content words) the FAQ does not cover, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
     vs 市長への手紙) stays low.
     """
     if not result.candidates:
         return 0.0
     top = result.candidates[0].score
-    return round(max(0.0, min(1.0, top * (0.4 + 0.6 * result.coverage))), 4)
+    return round(max(0.0, min(1.0, top * (0.2 + 0.8 * result.coverage))), 4)
 
 
 def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True) -> Decision:
@@ -114,6 +114,23 @@ def apply_classifier(decision: Decision, intent: dict | None, out_of_scope_inten
         decision.type = ReplyType.CANNOT_ANSWER
         decision.faq_id = None
         decision.reason = "out_of_scope"
+    return decision
+
+
+def apply_personal_case(decision: Decision, personal: bool, result: SearchResult) -> Decision:
+    """A question about the resident's own case gets no FAQ answer, but the department.
+
+    The department is the top candidate's: 「私の児童手当がまだ…」 is best asked at the
+    department that handles 児童手当.
+    """
+    decision.signals["personal_case"] = personal
+    if personal and decision.type in (ReplyType.ANSWER, ReplyType.CLARIFY, ReplyType.CANNOT_ANSWER):
+        decision.type = ReplyType.CANNOT_ANSWER
+        decision.faq_id = None
+        decision.reason = "personal_case"
+        if result.candidates and result.candidates[0].score >= 0.25:
+            decision.department = result.candidates[0].department
+            decision.category = result.candidates[0].category
     return decision
 
 

@@ -1,0 +1,47 @@
+"""Recognise questions about one resident's own case, which only staff can look up.
+
+「私の児童手当、まだ振り込まれていません」「先週出した申請はどうなりましたか」 share
+their words with general FAQs (児童手当の支給日, 申請の方法) but ask for the status of a
+particular case. The assistant must not answer them with a general FAQ as if it knew;
+it says so and gives the department's contact.
+
+The rule: a reference to the resident's own case (a first-person or family possessive,
+or something the resident did recently) together with a question about status, result,
+or a personal figure. General questions with 私 (「私は住民票を取りたい」) do not match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_OWNER = (
+    r"(?:私|わたし|あたし|僕|ぼく|俺|おれ|自分|うち|我が家|わが家|家|母|父|夫|妻|主人|家内|嫁|"
+    r"息子|娘|子ども|子供|こども|祖母|祖父|親|兄|姉|弟|妹|義母|義父|両親|家族|おばあちゃん|おじいちゃん)"
+)
+# 「私の児童手当」「母の介護認定」「うちの固定資産税」
+_POSSESSIVE = re.compile(_OWNER + r"(?:の|が|は)")
+# 「先週出した申請」「昨日電話した件」「今朝予約した粗大ごみ」
+_OWN_ACTION = re.compile(
+    r"(?:先週|先月|昨日|きのう|おととい|今朝|この前|このまえ|以前|前に|さっき|先日|去年|今月|今日)"
+    r"[^。？?]{0,15}?(?:出した|だした|申請した|申し込んだ|申込んだ|送った|予約した|電話した|届けた|提出した|払った|納めた|手続きした)"
+)
+# Status, result or figures of a case (with a possessive: 「私の…はまだですか」).
+_STATUS = re.compile(
+    r"(?:まだ(?!.*(?:大丈夫|間に合))|どうなって|どうなった|進んで|進み具合|状況|結果|受理され|受付され|受け付けられ|"
+    r"届いて(?:ない|いない|ません)|届かない|届きません|来ない|来ません|きません|"
+    r"何点|何段階|何番|番号を教え|いくらに|いくらだった|いくらもらえ|いくら払|金額を教え|"
+    r"なぜ|なんで(?!す|しょ)|どうして|高いのは|高すぎ|間違って|入って(?:ない|いない|ません)|振り込まれて(?:ない|いない|ません)|"
+    r"いつ(?:振り込|入金|入る|入り|もらえ|届|決ま|わか|分か|結果|でき))"
+)
+# Looking something up about a case the resident started (with a recent own action).
+_LOOKUP = re.compile(r"(?:確認したい|確認して|調べて|できてますか|できていますか|終わって|済んで|大丈夫|ちゃんと)")
+
+
+def is_personal_case(text: str) -> bool:
+    """True when the text asks about the status or figures of the resident's own case."""
+    t = unicodedata.normalize("NFKC", text)
+    own_action = bool(_OWN_ACTION.search(t))
+    if _STATUS.search(t):
+        return own_action or bool(_POSSESSIVE.search(t))
+    return own_action and bool(_LOOKUP.search(t))
