@@ -77,14 +77,14 @@ class Decision:
 def confidence_of(result: SearchResult) -> float:
     """How sure we are that the top FAQ answers the question, in [0, 1].
 
-    The top score is discounted by the share of the question's meaning (IDF-weighted
-    content words) the FAQ does not cover, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
+    The top score times the share of the question's meaning (IDF-weighted content
+    words, or its reading for kana-only input) that the FAQ covers, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
     vs 市長への手紙) stays low.
     """
     if not result.candidates:
         return 0.0
     top = result.candidates[0].score
-    return round(max(0.0, min(1.0, top * (0.2 + 0.8 * result.coverage))), 4)
+    return round(max(0.0, min(1.0, top * result.coverage)), 4)
 
 
 def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True) -> Decision:

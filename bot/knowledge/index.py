@@ -26,6 +26,10 @@ from scipy import sparse
 from bot.nlp.japanese import JapaneseAnalyzer
 
 DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "answer": 0.25}
+# A word found only in an FAQ's answer is weaker evidence than one in its questions.
+ANSWER_COVERAGE_WEIGHT = 0.5
+# Reading-based coverage counts a little less than word coverage (readings are ambiguous).
+READING_COVERAGE_WEIGHT = 0.9
 
 
 @dataclass(frozen=True)
@@ -133,14 +137,16 @@ class FaqIndex:
         self._word_utt = self._word.transform(utt_terms)
         self._reading = _TfidfSpace(utt_grams)
         self._reading_utt = self._reading.matrix
-        # Per-FAQ set of known words (utterances + answer), for coverage.
-        doc_terms: list[set[str]] = [set() for _ in self.docs]
+        # Per-FAQ sets of known words, for coverage: how people ask it, and its answer.
+        utt_sets: list[set[str]] = [set() for _ in self.docs]
         for terms, d in zip(utt_terms, state["utterance_doc"]):
-            doc_terms[d].update(terms)
+            utt_sets[d].update(terms)
+        self._utterance_terms = utt_sets
         self._answer_terms = [set(a) for a in state["answer_terms"]]
-        for i, a in enumerate(self._answer_terms):
-            doc_terms[i].update(a)
-        self._doc_terms = doc_terms
+        gram_sets: list[set[str]] = [set() for _ in self.docs]
+        for grams, d in zip(utt_grams, state["utterance_doc"]):
+            gram_sets[d].update(grams)
+        self._utterance_grams = gram_sets
         self._max_idf = float(self._word.idf.max()) if len(self._word.idf) else 1.0
 
     # ------------------------------------------------------------------ building
@@ -226,10 +232,29 @@ class FaqIndex:
         if total > 0:
             known = sum(v for t, v in idf.items() if t in self._word.vocab) / total
             if candidates:
-                top_terms = self._doc_terms[int(order[0])]
-                coverage = sum(v for t, v in idf.items() if t in top_terms) / total
+                coverage = self._coverage(int(order[0]), idf, total)
+        if candidates:
+            # Kana-only or mis-segmented questions (じゅうみんひょう) have few usable words;
+            # their reading still shows how much of the question the FAQ covers.
+            coverage = max(coverage, READING_COVERAGE_WEIGHT * self._reading_coverage(int(order[0]), reading))
         category, department = self._guess_category(candidates)
         return SearchResult(candidates, terms, round(coverage, 4), round(known, 4), category, department)
+
+    def _coverage(self, doc: int, idf: dict[str, float], total: float) -> float:
+        """IDF share of the question's words this FAQ knows: fully when residents ask it
+        with them, half when only its answer mentions them."""
+        asked, answered = self._utterance_terms[doc], self._answer_terms[doc]
+        got = sum(v if t in asked else (ANSWER_COVERAGE_WEIGHT * v if t in answered else 0.0) for t, v in idf.items())
+        return got / total
+
+    def _reading_coverage(self, doc: int, reading: str) -> float:
+        grams = set(_char_ngrams(reading))
+        if not grams:
+            return 0.0
+        idf = {g: self._reading.idf_of(g, float(self._reading.idf.max()) if len(self._reading.idf) else 1.0) for g in grams}
+        total = sum(idf.values())
+        known = self._utterance_grams[doc]
+        return sum(v for g, v in idf.items() if g in known) / total if total else 0.0
 
     @staticmethod
     def _cosine(space: _TfidfSpace, matrix: sparse.csr_matrix, terms: Sequence[str]) -> np.ndarray:

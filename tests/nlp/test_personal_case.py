@@ -1,0 +1,36 @@
+import pytest
+
+from bot.nlp.personal_case import is_personal_case
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "私の国民健康保険料の通知、まだ届いていません",
+        "父の年金はいつ振り込まれるんですか、まだ入っていないんです",
+        "うちの住民税が去年より高いのはどうしてですか",
+        "三日前に出した…いや、先週出した転入届はちゃんと受理されてますか",
+        "昨日申請したマイナンバーカードはできてますか",
+        "妻の保育料は何段階になりますか",
+        "私の課税額はいくらになりますか",
+    ],
+)
+def test_personal_cases(text):
+    assert is_personal_case(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "私は住民票を取りたいです",
+        "児童手当はいつ振り込まれますか",
+        "母の介護認定の申請はどこでできますか",
+        "夫が亡くなったら年金はどうなりますか",
+        "うちの子が熱を出したけど休日に診てくれる病院は？",
+        "息子が就職したら国保はどうなるんでしょう",
+        "粗大ごみの出し方",
+        "私の住所の近くの避難所を知りたい",
+    ],
+)
+def test_general_questions_are_not_personal(text):
+    assert not is_personal_case(text)
