@@ -457,6 +457,21 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int) 
                f"    min_coverage: {best[1].min_coverage}\n    out_of_scope_threshold: {best[2]}")
 
 
+# --- sub-command groups of other capabilities (one line each: cli.add_command(...)) ---
+def _register_subcommands() -> None:
+    """Add the command groups that live next to their capability (bot/<capability>/cli.py)."""
+    import importlib
+
+    for module, name in _SUBCOMMANDS:
+        cli.add_command(getattr(importlib.import_module(module), name))
+
+
+_SUBCOMMANDS: list[tuple[str, str]] = [
+    # ("bot.line.cli", "line"),
+]
+_register_subcommands()  # cheap: those modules import their heavy dependencies lazily
+
+
 def main() -> None:
     try:
         cli(prog_name="bot")

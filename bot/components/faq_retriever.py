@@ -50,13 +50,13 @@ class FaqRetriever(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.55,
+            "answer_threshold": 0.35,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.32,
+            "clarify_threshold": 0.12,
             # The top FAQ must lead the second by this score to be answered directly.
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
-            "min_coverage": 0.5,
+            "min_coverage": 0.6,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.
@@ -77,7 +77,7 @@ class FaqRetriever(GraphComponent):
             # Intent trained on off-topic and personal-case questions.
             "out_of_scope_intent": "out_of_scope",
             # Classifier confidence at which out_of_scope overrides an FAQ answer.
-            "out_of_scope_threshold": 0.6,
+            "out_of_scope_threshold": 0.7,
             # Questions about the resident's own case (「私の…はまだですか」) get the
             # department's contact instead of a general FAQ (bot/nlp/personal_case.py).
             "personal_case_detection": True,
