@@ -100,6 +100,10 @@ class Stack:
                 "--credentials", str(s.project_dir / "credentials.yml"),
                 "--endpoints", str(self.runtime_endpoints()),
                 "--cors", "*",
+                # Rasa's HTTP API: the delivery seam for staff replies and hand-off
+                # events (docs/architecture.md); loopback only and token-protected.
+                "--enable-api",
+                "--auth-token", s.api_token(),
             ],
         )
         deadline = time.monotonic() + timeout

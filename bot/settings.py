@@ -23,6 +23,7 @@ class Settings:
     host: str = "127.0.0.1"  # where the servers listen; loopback by default
     rasa_port: int = 5005  # Rasa server (REST webhook, channels)
     actions_port: int = 5055  # rasa-sdk action server
+    console_port: int = 5080  # staff console (aiohttp)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -65,8 +66,34 @@ class Settings:
             host=self.host,
             rasa_port=self.rasa_port,
             actions_port=self.actions_port,
+            console_port=self.console_port,
         )
 
     @property
     def database_path(self) -> Path:
+        """Our embedded database (hand-offs, tickets, review log, staff accounts)."""
         return self.var_dir / "madoguchi.db"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def api_token_path(self) -> Path:
+        """Token protecting Rasa's HTTP API; generated on first start (mode 0600)."""
+        return self.var_dir / "rasa-api-token"
+
+    def api_token(self) -> str:
+        """The Rasa API token, created when missing."""
+        import secrets
+
+        path = self.api_token_path
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(token)
+        return token

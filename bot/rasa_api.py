@@ -1,0 +1,54 @@
+"""A small client for Rasa's HTTP API: append events to a conversation and deliver them.
+
+This is the delivery seam (docs/architecture.md): a staff reply or a hand-off notice is
+appended to the tracker as a ``bot`` event, and Rasa sends it to the resident through the
+output channel of the input channel they last used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from bot.errors import MadoguchiError
+
+
+class RasaApiError(MadoguchiError):
+    """Rasa's HTTP API did not accept a request."""
+
+
+def bot_event(text: str, custom: dict[str, Any], buttons: list[dict] | None = None) -> dict:
+    """A ``BotUttered`` event in Rasa's JSON form, following the reply contract."""
+    data: dict[str, Any] = {"custom": custom}
+    if buttons:
+        data["buttons"] = buttons
+    return {"event": "bot", "text": text, "data": data}
+
+
+class RasaApi:
+    """Talks to ``rasa run --enable-api`` with one shared aiohttp session."""
+
+    def __init__(self, base_url: str, token: str, session: aiohttp.ClientSession) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._session = session
+
+    async def append_events(self, sender_id: str, events: list[dict], deliver: bool = True) -> dict:
+        """Append events; with ``deliver``, bot events are sent to the resident's channel."""
+        params = {"token": self._token, "output_channel": "latest"}
+        if deliver:
+            params["execute_side_effects"] = "true"
+        url = f"{self._base}/conversations/{sender_id}/tracker/events"
+        async with self._session.post(url, params=params, json=events) as resp:
+            if resp.status >= 400:
+                raise RasaApiError(f"Rasa refused the events for {sender_id}: HTTP {resp.status} {await resp.text()}")
+            return await resp.json()
+
+    async def tracker(self, sender_id: str) -> dict:
+        """The conversation's tracker (all events)."""
+        url = f"{self._base}/conversations/{sender_id}/tracker"
+        async with self._session.get(url, params={"token": self._token, "include_events": "ALL"}) as resp:
+            if resp.status >= 400:
+                raise RasaApiError(f"cannot read the conversation {sender_id}: HTTP {resp.status}")
+            return await resp.json()
