@@ -1,8 +1,4 @@
-"""A resident wants a person, or says the answer did not help.
-
-The hand-off to staff (issue: hand-off and staff console) plugs in here; until then the
-resident is told where to reach a person.
-"""
+"""The resident says an answer did not help (the hand-off itself is in actions/handoff.py)."""
 
 from __future__ import annotations
 
@@ -14,16 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import send
 from actions.knowledge import knowledge
 from bot import replies
-
-
-class ActionRequestHuman(Action):
-    def name(self) -> Text:
-        return "action_request_human"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        kb = knowledge()
-        send(dispatcher, replies.human_contact_message(kb, tracker.get_slot("last_department")))
-        return []
 
 
 class ActionFeedbackNegative(Action):

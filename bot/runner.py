@@ -33,6 +33,16 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def console_available() -> bool:
+    """The staff console ships with the project; checked so a partial checkout still runs."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("bot.console.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 @dataclass
 class Stack:
     """The running processes of one Madoguchi instance."""
@@ -40,11 +50,16 @@ class Stack:
     settings: Settings
     model: Path
     log_dir: Path | None = None
+    with_console: bool = True
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def rasa_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.console_port}"
 
     @property
     def actions_url(self) -> str:
@@ -82,7 +97,11 @@ class Stack:
 
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
         s = self.settings
-        for port, what in ((s.rasa_port, "Rasa server"), (s.actions_port, "action server")):
+        console = self.with_console and console_available()
+        ports = [(s.rasa_port, "Rasa server"), (s.actions_port, "action server")]
+        if console:
+            ports.append((s.console_port, "staff console"))
+        for port, what in ports:
             if port_in_use(s.host, port):
                 raise MadoguchiError(
                     f"port {port} on {s.host} is already in use, so the {what} cannot start",
@@ -106,11 +125,16 @@ class Stack:
                 "--auth-token", s.api_token(),
             ],
         )
+        if console:
+            self._spawn("console", [sys.executable, "-m", "bot.console"])
         deadline = time.monotonic() + timeout
         waiting = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/webhooks/rest/"}
+        if console:
+            waiting["console"] = f"tcp:{s.console_port}"
         while waiting:
             for name, url in list(waiting.items()):
-                if _url_ok(url):
+                ready = port_in_use(s.host, int(url[4:])) if url.startswith("tcp:") else _url_ok(url)
+                if ready:
                     waiting.pop(name)
             for proc in self.processes:
                 if proc.poll() is not None:

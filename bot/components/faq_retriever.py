@@ -26,6 +26,7 @@ from bot.errors import ConfigError
 from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
 from bot.knowledge.index import FaqIndex, IndexDocument
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
+from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
 from bot.nlp.personal_case import is_personal_case
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,11 @@ class FaqRetriever(GraphComponent):
             # Questions about the resident's own case (「私の…はまだですか」) get the
             # department's contact instead of a general FAQ (bot/nlp/personal_case.py).
             "personal_case_detection": True,
+            # Urgent words (虐待, 自殺, DV, 火事 …) route to the intent below at once, so the
+            # resident gets emergency numbers before anything else. null = built-in list.
+            "urgent_detection": True,
+            "urgent_words": None,
+            "urgent_intent": "urgent",
         }
 
     def __init__(
@@ -191,6 +197,15 @@ class FaqRetriever(GraphComponent):
         if not isinstance(text, str) or text.startswith("/"):
             return  # "/intent{...}" payloads are handled by Rasa's RegexMessageHandler.
         intent = message.get(INTENT) or {}
+        if self._config["urgent_detection"]:
+            word = find_urgent(text, self._config["urgent_words"] or DEFAULT_URGENT_WORDS)
+            if word is not None:
+                urgent = {"name": self._config["urgent_intent"], "confidence": 1.0}
+                decision = Decision(ReplyType.HANDOFF, None, 1.0, reason="urgent", signals={"urgent": word})
+                message.set(PARSE_KEY, decision.as_dict(), add_to_output=True)
+                message.set(INTENT, urgent, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [urgent] + (message.get(INTENT_RANKING_KEY) or []), add_to_output=True)
+                return
         decision = self.decide_text(text, intent)
         name = intent.get("name")
         is_smalltalk = (

@@ -17,7 +17,7 @@ from bot.knowledge.model import City, Department, Faq, KnowledgeBase
 
 FAQ_KEYS = ("id", "question", "paraphrases", "answer", "department", "url", "reviewed", "tags")
 FILE_KEYS = ("category", "department", "faqs")
-CITY_KEYS = ("city", "departments", "values")
+CITY_KEYS = ("city", "departments", "values", "office")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 
@@ -108,6 +108,8 @@ def _load_city(path: Path, rel: str, problems: list[Problem]) -> tuple[City, dic
         general_contact=_text(city_data.get("general_contact")),
         website=_text(city_data.get("website")),
         values=values,
+        office=dict(data.get("office") or {}),
+        emergency=_text(city_data.get("emergency")),
     )
     departments: dict[str, Department] = {}
     for dept_id, d in (data.get("departments") or {}).items():

@@ -30,6 +30,8 @@ class City:
     general_contact: str = ""
     website: str = ""
     values: dict[str, str] = field(default_factory=dict)
+    office: dict = field(default_factory=dict)  # office hours for hand-off (bot/handoff/calendar.py)
+    emergency: str = ""  # emergency numbers shown on urgent words
 
 
 @dataclass(frozen=True)

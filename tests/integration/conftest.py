@@ -28,6 +28,7 @@ def fixture_settings(tmp_path_factory, project_root, fixture_kb_dir) -> Settings
         models_dir=work / "models",
         rasa_port=free_port(),
         actions_port=free_port(),
+        console_port=free_port(),
     ).resolved()
 
 

@@ -1,0 +1,158 @@
+"""Hand-off to staff: urgent words, queueing during office hours, tickets outside them.
+
+The state lives in the embedded database (bot/handoff/store.py); the staff console
+claims, replies and hands back through Rasa's API (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import decision_of, entity, send
+from actions.knowledge import knowledge
+from bot.handoff import replies as handoff_replies
+from bot.handoff.calendar import OfficeCalendar, describe_date
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def now() -> dt.datetime:
+    """The current time (tests replace this)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_store = None
+
+
+def store():
+    """The hand-off store, opened on first use."""
+    global _store
+    if _store is None:
+        from bot.handoff.store import HandoffStore
+
+        _store = HandoffStore.open(Settings.from_env().database_path)
+    return _store
+
+
+def _record_review(tracker: Tracker, text: str, department: str | None) -> None:
+    """Log the hand-off request for the review of unanswered questions (never fails a reply)."""
+    try:
+        from bot.review.log import ReviewLog
+
+        ReviewLog.open(Settings.from_env().database_path).record(
+            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "",
+            text=text, outcome="handoff_requested", candidates=[], department=department,
+        )
+    except Exception as exc:  # noqa: BLE001 - logging must not break the conversation
+        logger.warning("could not record the hand-off request in the review log: %s", exc)
+
+
+def last_question(tracker: Tracker) -> str:
+    """The resident's last real question (button payloads and small talk skipped)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and intent not in ("request_human", "greet", "thank", "goodbye"):
+            return text
+    return ""
+
+
+def calendar() -> OfficeCalendar:
+    return OfficeCalendar.from_config(knowledge().city.office)
+
+
+def reply_by(cal: OfficeCalendar, when: dt.datetime) -> str:
+    days = int(knowledge().city.office.get("ticket_reply_working_days", 3))
+    return describe_date(cal.add_working_days(when, days))
+
+
+class ActionUrgent(Action):
+    """Emergency and consultation numbers first, then the offer of a person."""
+
+    def name(self) -> Text:
+        return "action_urgent"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        word = ((decision_of(tracker).get("signals") or {}).get("urgent")) or ""
+        send(dispatcher, handoff_replies.emergency_message(knowledge(), word))
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Queue the resident for staff during office hours; otherwise offer to leave a message."""
+
+    def name(self) -> Text:
+        return "action_request_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = knowledge()
+        dept_id = tracker.get_slot("last_department")
+        department = kb.departments.get(dept_id or "")
+        question = last_question(tracker)
+        current = now()
+        cal = calendar()
+        channel = tracker.get_latest_input_channel() or "rest"
+        _record_review(tracker, question or "（担当者との会話を希望）", dept_id)
+        if not cal.is_open(current):
+            opens = cal.next_opening(current)
+            opens_at = f"{describe_date(opens.date())} {opens.strftime('%H:%M')}"
+            send(dispatcher, handoff_replies.closed_offer_message(kb, department, opens_at, reply_by(cal, current)))
+            return []
+        handoff = store().request(tracker.sender_id, channel, dept_id, "requested", question)
+        ahead = store().queue_position(handoff.id)
+        send(dispatcher, handoff_replies.queued_message(kb, department, ahead, handoff.id))
+        return [SlotSet("handoff_id", str(handoff.id))]
+
+
+class ActionHandoffCancel(Action):
+    def name(self) -> Text:
+        return "action_handoff_cancel"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        cancelled = store().cancel(tracker.sender_id)
+        if cancelled is None and tracker.active_loop.get("name") is None:
+            send(dispatcher, handoff_replies.nothing_to_cancel_message())
+        else:
+            send(dispatcher, handoff_replies.cancelled_message("担当者へのおつなぎ" if cancelled else "伝言"))
+        return [SlotSet("handoff_id", None), SlotSet("ticket_question", None), ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionCreateTicket(Action):
+    """The resident left a question for staff: create a ticket and say when to expect a reply."""
+
+    def name(self) -> Text:
+        return "action_create_ticket"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = knowledge()
+        question = (tracker.get_slot("ticket_question") or "").strip()
+        dept_id = tracker.get_slot("last_department")
+        if not question:
+            send(dispatcher, handoff_replies.nothing_to_cancel_message())
+            return []
+        channel = tracker.get_latest_input_channel() or "rest"
+        ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat")
+        store().cancel(tracker.sender_id)  # a waiting hand-off, if any, is replaced by the ticket
+        send(dispatcher, handoff_replies.ticket_created_message(ticket.id, reply_by(calendar(), now()),
+                                                               kb.departments.get(dept_id or ""), kb))
+        return [SlotSet("ticket_question", None)]
+
+
+class ActionTicketCancel(Action):
+    def name(self) -> Text:
+        return "action_ticket_cancel"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        raw = entity(tracker, "ticket_id")
+        ok = raw is not None and raw.isdigit() and store().cancel_ticket(int(raw), tracker.sender_id)
+        send(dispatcher, handoff_replies.cancelled_message("伝言") if ok else handoff_replies.nothing_to_cancel_message())
+        return []

@@ -1,0 +1,1 @@
+"""Hand-off to staff: queue, tickets, office hours, urgent words."""
