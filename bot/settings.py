@@ -6,7 +6,7 @@ Every setting can be overridden by an environment variable ``MADOGUCHI_<NAME>``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
@@ -24,6 +24,14 @@ class Settings:
     rasa_port: int = 5005  # Rasa server (REST webhook, channels)
     actions_port: int = 5055  # rasa-sdk action server
     console_port: int = 5080  # staff console (aiohttp)
+    # Hand-off (bot/console): seconds a hand-off may wait unclaimed before the resident
+    # is offered to leave a message instead.
+    claim_timeout: int = 300
+    # Staff console: URL POSTed a JSON notice for every new hand-off (e.g. the city's chat
+    # tool's incoming webhook); empty = no notifications.
+    notify_webhook_url: str = ""
+    # Staff console: a log-in expires after this many minutes without activity.
+    console_session_minutes: int = 60
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -58,15 +66,13 @@ class Settings:
         def fix(p: Path) -> Path:
             return p if p.is_absolute() else base / p
 
-        return Settings(
+        # replace() keeps every other field, including ones added later.
+        return replace(
+            self,
             project_dir=base,
             knowledge_dir=fix(self.knowledge_dir),
             var_dir=fix(self.var_dir),
             models_dir=fix(self.models_dir),
-            host=self.host,
-            rasa_port=self.rasa_port,
-            actions_port=self.actions_port,
-            console_port=self.console_port,
         )
 
     @property

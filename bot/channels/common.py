@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from bot.nlp.japanese import clean_text
+from bot.privacy.masking import mask_personal_data
 
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
@@ -24,10 +25,13 @@ class InputRejected(ValueError):
 
 
 def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
-    """Validate and clean a resident's message.
+    """Validate, clean and mask a resident's message.
 
     Control characters become spaces; Unicode is NFC-normalised (the NLU normalises
-    further). Raises :class:`InputRejected` for non-text, empty or over-long input.
+    further); personal data (phone numbers, マイナンバー, e-mail, addresses, dates of
+    birth, card numbers) is replaced by placeholders such as ［電話番号］, so nothing
+    after this point (Rasa, the tracker store, the review log, logs) sees it.
+    Raises :class:`InputRejected` for non-text, empty or over-long input.
     """
     if not isinstance(text, str):
         raise InputRejected("invalid_message", "message は文字列で送ってください。")
@@ -40,7 +44,7 @@ def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
             f"メッセージが長すぎます（{len(cleaned)}文字）。{max_chars}文字以内で、短く質問してください。",
             status=413,
         )
-    return cleaned
+    return mask_personal_data(cleaned)
 
 
 def prepare_sender(sender: object) -> str:

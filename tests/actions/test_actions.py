@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.knowledge as knowledge_module
 from actions.faq import ActionAnswerFaq, ActionChooseFaq, ActionNoneOfThese
-from actions.human import ActionFeedbackNegative, ActionRequestHuman
+from actions.human import ActionFeedbackNegative
 
 
 @pytest.fixture(autouse=True)
@@ -98,9 +98,7 @@ def test_none_of_these_uses_last_department():
     assert "ごみ対策課" in msgs[0]["text"]
 
 
-def test_request_human_and_negative_feedback():
-    msgs, _ = run(ActionRequestHuman(), tracker(slots={"last_department": "shimin"}))
-    assert msgs[0]["custom"]["type"] == "handoff" and "市民課" in msgs[0]["text"]
+def test_negative_feedback_offers_a_person():
     msgs, _ = run(ActionFeedbackNegative(), tracker(slots={}))
     assert msgs[0]["custom"] == {**msgs[0]["custom"], "type": "feedback", "helpful": False}
     assert msgs[0]["buttons"][0]["payload"] == "/request_human"

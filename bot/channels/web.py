@@ -1,0 +1,402 @@
+"""The web chat widget channel (``/webhooks/web/``): the widget on a city's website.
+
+Routes of the Sanic blueprint (Rasa mounts it at ``/webhooks/web/``):
+
+* ``POST webhook``: ``{"sender": "web-<32 hex>", "message": "..."}`` in, the bot's
+  messages out, with exactly the REST channel's reply contract and 4xx errors.
+* ``GET events?sender=…``: Server-Sent Events. Messages that reach the resident later
+  (staff replies, hand-off notices) are pushed here. They come through Rasa's HTTP API
+  with ``output_channel=latest`` (docs/architecture.md, "Delivery seam"), which calls
+  :meth:`WebInput.get_output_channel`. Every event has an id; a browser that reconnects
+  (``Last-Event-ID``, or ``last_event_id=`` after a page change) gets what it missed.
+* ``GET widget.js``, ``widget.css``, ``demo``, ``demo/gomi``: the widget and the demo
+  pages of the fictional サンプル市, served from ``web/``.
+
+Pushes are held in the memory of this one Rasa process: run one Rasa process per
+widget audience, or route a resident's requests to the same process (sticky sessions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import re
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.common import InputRejected, prepare_sender, prepare_text
+from bot.channels.rest import ContractOutputChannel
+from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# Conversation ids made by the widget: "web-" and 128 random bits. Only such ids are
+# accepted here, so a stream cannot be opened for a guessable or another channel's id.
+WEB_SENDER_RE = re.compile(r"^web-[0-9a-f]{32}$")
+# A message is at most 2,000 characters; anything much larger is not a chat message.
+MAX_BODY_BYTES = 32 * 1024
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+# What the blueprint serves from web/: URL path -> (file under web/, content type).
+STATIC_FILES: Dict[str, tuple] = {
+    "widget.js": ("widget.js", "application/javascript; charset=utf-8"),
+    "widget.css": ("widget.css", "text/css; charset=utf-8"),
+    "demo": ("demo/index.html", "text/html; charset=utf-8"),
+    "demo/gomi": ("demo/gomi.html", "text/html; charset=utf-8"),
+}
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def _json_response(body: Any, status: int = 200) -> HTTPResponse:
+    return response.json(body, status=status, dumps=_dumps)
+
+
+def web_sender(value: object) -> str:
+    """Validate a widget conversation id (``web-`` + 32 lowercase hex digits)."""
+    sender = prepare_sender(value)
+    if not WEB_SENDER_RE.match(sender):
+        raise InputRejected(
+            "invalid_sender",
+            "sender はウィジェットが作る会話ID（web- と16進数32文字）にしてください。",
+        )
+    return sender
+
+
+def _event_id(value: object) -> Optional[int]:
+    """A Last-Event-ID as a number, or None when absent or not a number."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 20:
+        return int(value.strip())
+    return None
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class WebChannelConfig:
+    """Settings of the web channel; each can be set under the channel in credentials.yml."""
+
+    web_dir: Path = DEFAULT_WEB_DIR  # where widget.js, widget.css and demo/ are
+    heartbeat_seconds: float = 15.0  # a comment line this often keeps proxies from closing the stream
+    retry_ms: int = 3000  # how long a browser waits before reconnecting a dropped stream
+    max_stream_seconds: float = 600.0  # a stream is closed (and reopened by the browser) after this
+    replay_seconds: float = 3600.0  # how long pushed messages are kept for browsers that reconnect
+    replay_per_sender: int = 50  # at most this many pushed messages kept per conversation
+    max_streams: int = 1000  # open streams in this process
+    max_streams_per_sender: int = 5  # open streams (browser tabs) per conversation
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChannelConfig":
+        """Read the settings, naming any unknown key or wrong value."""
+        credentials = dict(credentials or {})
+        known = {f.name: f for f in fields(cls)}
+        values: Dict[str, Any] = {}
+        for key, raw in credentials.items():
+            if key not in known:
+                raise ConfigError(
+                    f"credentials.yml: the web channel has no setting {key!r}",
+                    hint=f"use one of: {', '.join(sorted(known))}",
+                )
+            if raw is None:
+                continue
+            default = known[key].default
+            try:
+                if isinstance(default, Path):
+                    values[key] = Path(str(raw)).expanduser()
+                else:
+                    values[key] = type(default)(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"credentials.yml: web channel setting {key} must be a number; got {raw!r}",
+                    hint=f"remove it to use the default {default}",
+                ) from None
+            if not isinstance(default, Path) and values[key] <= 0:
+                raise ConfigError(
+                    f"credentials.yml: web channel setting {key} must be greater than 0; got {raw!r}",
+                    hint=f"remove it to use the default {default}",
+                )
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------- push hub
+@dataclass(frozen=True)
+class PushEvent:
+    """One message pushed to a conversation, with the id browsers resume from."""
+
+    id: int
+    message: Dict[Text, Any]
+    at: float
+
+    def sse(self) -> str:
+        return f"id: {self.id}\ndata: {_dumps(self.message)}\n\n"
+
+
+class StreamLimitReached(Exception):
+    """Too many streams are open (in total, or for one conversation)."""
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: the queue its handler reads pushed events from."""
+
+    sender: str
+    queue: "asyncio.Queue[PushEvent]"
+    overflowed: bool = False
+
+
+@dataclass
+class PushHub:
+    """Delivers pushed messages to the open streams of a conversation and keeps them briefly.
+
+    Pure asyncio (no Sanic): publishing never waits. Event ids grow across restarts
+    because they start from the clock in milliseconds.
+    """
+
+    replay_seconds: float = 3600.0
+    replay_per_sender: int = 50
+    max_streams: int = 1000
+    max_streams_per_sender: int = 5
+    max_buffered_senders: int = 10_000
+    queue_size: int = 100
+    clock: Callable[[], float] = time.time
+    _last_id: int = field(init=False, default=0)
+    _subscribers: Dict[str, Set[Subscription]] = field(init=False, default_factory=dict)
+    _buffers: "OrderedDict[str, Deque[PushEvent]]" = field(init=False, default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self._last_id = int(self.clock() * 1000)
+
+    @property
+    def last_id(self) -> int:
+        """The id of the newest event (or the start marker): where a new stream begins."""
+        return self._last_id
+
+    def stream_count(self, sender: Optional[str] = None) -> int:
+        if sender is not None:
+            return len(self._subscribers.get(sender, ()))
+        return sum(len(subs) for subs in self._subscribers.values())
+
+    def subscribe(self, sender: str) -> Subscription:
+        if self.stream_count() >= self.max_streams:
+            raise StreamLimitReached("total")
+        if self.stream_count(sender) >= self.max_streams_per_sender:
+            raise StreamLimitReached("sender")
+        sub = Subscription(sender, asyncio.Queue(self.queue_size))
+        self._subscribers.setdefault(sender, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subscribers.get(sub.sender)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subscribers[sub.sender]
+
+    def publish(self, sender: str, message: Dict[Text, Any]) -> PushEvent:
+        """Keep the message for reconnecting browsers and hand it to every open stream."""
+        self._last_id += 1
+        event = PushEvent(self._last_id, message, self.clock())
+        self._expire()
+        buffer = self._buffers.pop(sender, None) or deque(maxlen=self.replay_per_sender)
+        buffer.append(event)
+        self._buffers[sender] = buffer  # most recently used last
+        while len(self._buffers) > self.max_buffered_senders:
+            self._buffers.popitem(last=False)
+        for sub in list(self._subscribers.get(sender, ())):
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # A stalled browser: its stream ends, and it resumes from the buffer.
+                sub.overflowed = True
+        return event
+
+    def replay(self, sender: str, after_id: Optional[int]) -> List[PushEvent]:
+        """Kept events newer than ``after_id`` (none when the browser has no id yet)."""
+        if after_id is None:
+            return []
+        self._expire()
+        return [e for e in self._buffers.get(sender, ()) if e.id > after_id]
+
+    def _expire(self) -> None:
+        oldest = self.clock() - self.replay_seconds
+        for sender in list(self._buffers):
+            buffer = self._buffers[sender]
+            while buffer and buffer[0].at < oldest:
+                buffer.popleft()
+            if not buffer:
+                del self._buffers[sender]
+
+
+# --------------------------------------------------------------------------- output channels
+class WebCollectingOutputChannel(ContractOutputChannel):
+    """Collects the replies to one ``POST webhook`` (the REST contract, named "web")."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"
+
+
+class WebPushOutputChannel(ContractOutputChannel):
+    """Pushes messages to the resident's open browser streams (``output_channel=latest``)."""
+
+    def __init__(self, hub: PushHub) -> None:
+        super().__init__()
+        self._hub = hub
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(recipient_id, message)
+        event = self._hub.publish(recipient_id, self.messages.pop())
+        logger.debug("web: pushed event %s to %d stream(s)", event.id, self._hub.stream_count(recipient_id))
+
+
+# --------------------------------------------------------------------------- input channel
+class WebInput(InputChannel):
+    """The web chat widget's channel: webhook, event stream, widget files and demo pages."""
+
+    def __init__(self, config: Optional[WebChannelConfig] = None) -> None:
+        self.config = config or WebChannelConfig()
+        self.hub = PushHub(
+            replay_seconds=self.config.replay_seconds,
+            replay_per_sender=self.config.replay_per_sender,
+            max_streams=self.config.max_streams,
+            max_streams_per_sender=self.config.max_streams_per_sender,
+        )
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebInput":
+        return cls(WebChannelConfig.from_credentials(credentials))
+
+    def get_output_channel(self) -> OutputChannel:
+        return WebPushOutputChannel(self.hub)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("madoguchi_web", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return _json_response({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        @bp.route("/events", methods=["GET"])
+        async def events(request: Request) -> Optional[HTTPResponse]:
+            return await self._stream(request)
+
+        @bp.route("/<path:path>", methods=["GET"])
+        async def static(_: Request, path: str) -> HTTPResponse:
+            return self._static(path)
+
+        return bp
+
+    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        if len(request.body or b"") > MAX_BODY_BYTES:
+            return _json_response(
+                {"error": "message_too_long", "message": "メッセージが長すぎます。2000文字以内で、短く質問してください。"},
+                status=413,
+            )
+        try:
+            body = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return _json_response(
+                {"error": "invalid_json", "message": 'JSON として読めません。{"sender": "...", "message": "..."} の形で送ってください。'},
+                status=400,
+            )
+        if not isinstance(body, dict):
+            return _json_response({"error": "invalid_json", "message": "JSON オブジェクトを送ってください。"}, status=400)
+        try:
+            sender = web_sender(body.get("sender"))
+            text = prepare_text(body.get("message"))
+        except InputRejected as rejected:
+            return _json_response(rejected.as_json(), status=rejected.status)
+        collector = WebCollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+        except asyncio.CancelledError:
+            logger.error("web: message processing was cancelled (timeout)")
+        except Exception:  # noqa: BLE001 - a resident must never see a 500
+            logger.exception("web: could not process a message")
+            return _json_response(
+                [
+                    {
+                        "recipient_id": sender,
+                        "text": "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。",
+                        "custom": {"type": "error"},
+                    }
+                ]
+            )
+        return _json_response(collector.messages)
+
+    async def _stream(self, request: Request) -> Optional[HTTPResponse]:
+        try:
+            sender = web_sender(request.args.get("sender"))
+        except InputRejected as rejected:
+            return _json_response(rejected.as_json(), status=rejected.status)
+        after_id = _event_id(request.headers.get("last-event-id")) or _event_id(request.args.get("last_event_id"))
+        try:
+            sub = self.hub.subscribe(sender)
+        except StreamLimitReached:
+            return _json_response(
+                {"error": "too_many_streams", "message": "接続が多すぎます。ほかのタブを閉じてから、ページを再読み込みしてください。"},
+                status=429,
+            )
+        # Synchronously after subscribing: older events come from the buffer, newer ones
+        # from the queue, so none is sent twice.
+        missed = self.hub.replay(sender, after_id)
+        ready = f"id: {self.hub.last_id}\nevent: ready\ndata: {{}}\n\n"
+        try:
+            stream = await request.respond(
+                content_type="text/event-stream; charset=utf-8",
+                headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+            )
+            await stream.send(f"retry: {self.config.retry_ms}\n\n" + "".join(e.sse() for e in missed) + ready)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.config.max_stream_seconds
+            while not sub.overflowed:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), timeout=min(self.config.heartbeat_seconds, remaining))
+                except asyncio.TimeoutError:
+                    await stream.send(": keep-alive\n\n")
+                    continue
+                await stream.send(event.sse())
+            await stream.eof()
+        finally:
+            self.hub.unsubscribe(sub)
+        return None
+
+    def _static(self, path: str) -> HTTPResponse:
+        entry = STATIC_FILES.get(path.strip("/"))
+        if entry is None:
+            return _json_response({"error": "not_found", "message": "ページが見つかりません。"}, status=404)
+        name, content_type = entry
+        try:
+            body = (self.config.web_dir / name).read_bytes()
+        except OSError:
+            logger.error("web: %s is missing in %s", name, self.config.web_dir)
+            return _json_response({"error": "not_found", "message": "ファイルが見つかりません。"}, status=404)
+        return response.raw(
+            body,
+            content_type=content_type,
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )

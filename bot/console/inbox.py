@@ -1,0 +1,53 @@
+"""The inbox as JSON: open hand-offs and tickets with Japanese labels (pure functions)."""
+
+from __future__ import annotations
+
+from bot.handoff.notify import REASON_LABELS
+from bot.handoff.store import Handoff, HandoffStore, Ticket
+
+STATUS_LABELS = {
+    "waiting": "対応待ち",
+    "claimed": "対応中",
+    "returned": "自動応答に戻した",
+    "closed": "終了",
+    "cancelled": "取り消し",
+    "expired": "時間切れ（伝言を案内）",
+    "open": "未回答",
+    "answered": "回答済み",
+}
+CONTACT_LABELS = {
+    "chat": "チャットで回答",
+    "phone_dept": "住民が担当課に電話",
+}
+CHANNEL_LABELS = {"rest": "REST", "web": "ウェブ", "line": "LINE", "shell": "端末"}
+UNASSIGNED = "担当課未定"
+
+
+def handoff_view(h: Handoff, departments: dict[str, str]) -> dict:
+    return {
+        **h.as_dict(),
+        "department_name": departments.get(h.department or "", h.department or UNASSIGNED),
+        "reason_label": REASON_LABELS.get(h.reason, h.reason),
+        "status_label": STATUS_LABELS.get(h.status, h.status),
+        "channel_label": CHANNEL_LABELS.get(h.channel, h.channel),
+        "urgent": h.reason == "urgent",
+    }
+
+
+def ticket_view(t: Ticket, departments: dict[str, str]) -> dict:
+    return {
+        **t.as_dict(),
+        "department_name": departments.get(t.department or "", t.department or UNASSIGNED),
+        "status_label": STATUS_LABELS.get(t.status, t.status),
+        "contact_label": CONTACT_LABELS.get(t.contact_method, t.contact_method),
+        "channel_label": CHANNEL_LABELS.get(t.channel, t.channel),
+    }
+
+
+def inbox_payload(store: HandoffStore, departments: dict[str, str]) -> dict:
+    """Everything the inbox page shows, oldest (longest waiting) first."""
+    return {
+        "handoffs": [handoff_view(h, departments) for h in store.list_open()],
+        "tickets": [ticket_view(t, departments) for t in store.open_tickets()],
+        "departments": [{"id": k, "name": v} for k, v in departments.items()],
+    }

@@ -1,0 +1,218 @@
+"""Mask personal data in what a resident typed, before anything stores or logs it.
+
+Called once, at the edge: :func:`bot.channels.common.prepare_text` masks every message
+before the ``UserMessage`` reaches Rasa, so the tracker store, the review log, the
+hand-off records and every log only ever see masked text.
+
+What is masked (and the placeholder that replaces it):
+
+* e-mail addresses → ［メールアドレス］
+* dates of birth: a date in 西暦 or 和暦 after 生年月日／誕生日, or before 生まれ → ［生年月日］
+* postal codes (〒123-4567, 123-4567) → ［郵便番号］; with the address after them, and
+  street addresses with a house number (…1丁目2番3号, …2番地, 〇〇市…1-2-3) → ［住所］
+* 12-digit numbers (マイナンバー), with or without separators → ［マイナンバー］
+* phone numbers: 10–11 digits starting with 0 (固定・携帯・050・0120), or +81 → ［電話番号］
+* 13–19-digit numbers (credit cards) → ［カード番号］; any other number of 10 or more
+  digits → ［番号］
+
+Digits may be full-width (０９０), separated by hyphens of any kind (‐－ー…), spaces,
+dots or parentheses. The rest of the text is kept exactly, so the FAQ search still
+works on 「私の電話番号は［電話番号］です。住民票の取り方は？」. Masking is idempotent:
+the placeholders contain nothing that is masked again.
+
+Pure code: regular expressions over a same-length "folded" copy of the text (full-width
+ASCII to ASCII, every hyphen to ``-``), so that positions found in the copy replace the
+original characters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+EMAIL = "［メールアドレス］"
+DATE_OF_BIRTH = "［生年月日］"
+POSTAL_CODE = "［郵便番号］"
+ADDRESS = "［住所］"
+MY_NUMBER = "［マイナンバー］"
+PHONE = "［電話番号］"
+CARD = "［カード番号］"
+NUMBER = "［番号］"
+
+PLACEHOLDERS = (EMAIL, DATE_OF_BIRTH, POSTAL_CODE, ADDRESS, MY_NUMBER, PHONE, CARD, NUMBER)
+PLACEHOLDER_PATTERN = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
+
+# ----------------------------------------------------------------------------- folding
+_FOLD: dict[str, str] = {}
+for _i in range(10):
+    _FOLD[chr(0xFF10 + _i)] = str(_i)
+for _i in range(26):
+    _FOLD[chr(0xFF21 + _i)] = chr(0x41 + _i)
+    _FOLD[chr(0xFF41 + _i)] = chr(0x61 + _i)
+for _c in "‐‑‒–—―−－﹣":
+    _FOLD[_c] = "-"
+_FOLD.update(
+    {"\u3000": " ", "\t": " ", "\u00a0": " ", "＠": "@", "．": ".", "＿": "_", "＋": "+", "（": "(", "）": ")",
+     "％": "%", "／": "/", "：": ":"}
+)
+# Long-vowel marks and box lines that residents type as hyphens, but only between digits
+# (in words they stay what they are: センター).
+_DASH_BETWEEN_DIGITS = frozenset("ーｰ─━")
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _fold(text: str) -> str:
+    """A copy of ``text`` of the same length that the patterns below read."""
+    chars = [_FOLD.get(c, c) for c in text]
+    for i in range(1, len(chars) - 1):
+        if text[i] in _DASH_BETWEEN_DIGITS and chars[i - 1] in _ASCII_DIGITS and chars[i + 1] in _ASCII_DIGITS:
+            chars[i] = "-"
+    return "".join(chars)
+
+
+# ----------------------------------------------------------------------------- patterns
+_KANJI_NUM = "[一二三四五六七八九十百〇]"
+_N = rf"(?:[1-9][0-9]{{0,4}}|{_KANJI_NUM}{{1,4}})"  # a number in an address
+_D = r"[1-9][0-9]{0,4}"  # house numbers never start with 0 (phone numbers do)
+# Characters of a place name before the house number (kanji, katakana; no hiragana,
+# which usually starts a particle: 私は千代田区… keeps 「私は」).
+_PLACE_CHAR = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヶケ\u30a1-\u30fa\u30fc]"
+_PLACE = rf"{_PLACE_CHAR}{{0,20}}"
+_ADMIN = "[都道府県市区町村郡]"
+_HOUSE_FULL = rf"(?<![0-9]){_N}丁目 ?{_N}(?:番地?|-)(?:{_N}(?:号|-{_D}号?)?)?"  # 1丁目2番3号, 1丁目2-3
+_HOUSE_BAN = rf"(?<![0-9])(?:{_N}番地(?:{_N}号?|の{_N}|-{_D})?|{_N}番{_N}号(?:-{_D})?)"  # 12番地3, 2番3号
+_HOUSE_HYPHEN = rf"(?<![0-9-]){_D}-{_D}(?:-{_D})?(?![0-9-])"  # 1-2-3, only after a place with 都道府県市区町村
+_ROOM = rf"(?: ?[^\s、。,.!?！？「」()]{{0,20}}?{_D}号室)?"
+_STOP = r"[^\s、。,!?！？「」()]"
+
+_POSTAL = r"(?:〒 ?[0-9]{3}-?[0-9]{4}|(?<![0-9-])[0-9]{3}-[0-9]{4})(?![0-9-])"
+_POSTAL_ADDRESS_RE = re.compile(
+    rf"{_POSTAL}(?P<tail> ?(?:{_STOP}{{0,40}}?(?:{_HOUSE_FULL}|{_HOUSE_BAN}|{_HOUSE_HYPHEN}){_ROOM}|{_PLACE_CHAR}{{1,30}}))?"
+)
+_ADDRESS_RE = re.compile(
+    rf"{_PLACE}(?:{_HOUSE_FULL}|{_HOUSE_BAN}){_ROOM}|{_PLACE}{_ADMIN}{_PLACE}{_HOUSE_HYPHEN}{_ROOM}"
+)
+
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+_KANJI_SMALL = "[一二三四五六七八九十]{1,3}"
+_SEIREKI = r"[0-9]{4} ?[年/.-] ?[0-9]{1,2} ?[月/.-] ?[0-9]{1,2}日?|[0-9]{8}(?![0-9])"
+_WAREKI = (
+    rf"(?:明治|大正|昭和|平成|令和|[MTSHRmtshr]\.?) ?(?:[0-9]{{1,2}}|元|{_KANJI_SMALL}) ?(?:年|[/.-]) ?"
+    rf"(?:[0-9]{{1,2}}|{_KANJI_SMALL}) ?(?:月|[/.-]) ?(?:[0-9]{{1,2}}|{_KANJI_SMALL})日?"
+)
+_DATE = rf"(?:{_WAREKI}|{_SEIREKI})"
+_BIRTH_KEY = "(?:生年月日|誕生日|生まれた日|たんじょうび|せいねんがっぴ)"
+_BIRTH_RE = re.compile(
+    rf"{_BIRTH_KEY}[^0-9\n。]{{0,8}}?(?P<date>{_DATE})|(?P<date2>{_DATE}) ?生(?:まれ)?"
+)
+
+# A run of digits with separators between them (hyphens, dots, spaces, parentheses).
+_DIGIT_RUN_RE = re.compile(r"\+?\(?[0-9](?:[-. ()]{0,3}[0-9])*")
+_NON_DIGITS = re.compile(r"[^0-9]")
+_BARE_POSTAL = re.compile(r"\(?[0-9]{3}-[0-9]{4}")
+
+Span = tuple[int, int, str]
+
+
+# ----------------------------------------------------------------------------- rules
+def _email_spans(folded: str) -> Iterable[Span]:
+    for m in _EMAIL_RE.finditer(folded):
+        yield m.start(), m.end(), EMAIL
+
+
+def _birth_spans(folded: str) -> Iterable[Span]:
+    for m in _BIRTH_RE.finditer(folded):
+        group = "date" if m.group("date") is not None else "date2"
+        yield m.start(group), m.end(group), DATE_OF_BIRTH
+
+
+def _address_spans(folded: str) -> Iterable[Span]:
+    spans = []
+    for m in _POSTAL_ADDRESS_RE.finditer(folded):
+        spans.append((m.start(), m.end(), ADDRESS if m.group("tail") and m.group("tail").strip() else POSTAL_CODE))
+    taken = [(s, e) for s, e, _ in spans]
+    for m in _ADDRESS_RE.finditer(folded):
+        if not any(s < m.end() and m.start() < e for s, e in taken):
+            spans.append((m.start(), m.end(), ADDRESS))
+    return spans
+
+
+def _classify_number(run: str) -> str | None:
+    digits = _NON_DIGITS.sub("", run)
+    n = len(digits)
+    if run.startswith("+") and digits.startswith("81") and 11 <= n <= 12:
+        return PHONE
+    if n == 12:
+        return MY_NUMBER
+    if n in (10, 11) and digits[0] == "0":
+        return PHONE
+    if 13 <= n <= 19:
+        return CARD
+    if n >= 10:
+        return NUMBER
+    if _BARE_POSTAL.fullmatch(run):
+        return POSTAL_CODE
+    return None
+
+
+def _number_spans(folded: str) -> Iterable[Span]:
+    for m in _DIGIT_RUN_RE.finditer(folded):
+        start, run = m.start(), m.group()
+        if run.startswith("(") and ")" not in run:  # 「電話(090-…)」: keep the bracket
+            start, run = start + 1, run[1:]
+        if " " in run:
+            # Two numbers side by side (「123-4567 090-1234-5678」): mask each by its kind.
+            parts = [(p.start(), p.group()) for p in re.finditer(r"[^ ]+", run)]
+            kinds = [_classify_number(p) for _, p in parts]
+            if len(parts) > 1 and all(k not in (None, NUMBER) for k in kinds):
+                for (offset, part), kind in zip(parts, kinds):
+                    yield start + offset, start + offset + len(part), kind  # type: ignore[misc]
+                continue
+        kind = _classify_number(run)
+        if kind is not None:
+            yield start, start + len(run), kind
+
+
+# Order matters: e-mail addresses and dates contain digits that the number rule would
+# otherwise take; addresses contain postal codes.
+_RULES: tuple[Callable[[str], Iterable[Span]], ...] = (_email_spans, _birth_spans, _address_spans, _number_spans)
+
+
+def _apply(text: str, spans: Iterable[Span]) -> str:
+    out, last = [], 0
+    for start, end, placeholder in sorted(spans):
+        if start < last:  # overlapping: the earlier span already covers it
+            continue
+        out.append(text[last:start])
+        out.append(placeholder)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mask_personal_data(text: str) -> str:
+    """Replace personal data in ``text`` by placeholders such as ［電話番号］.
+
+    Args:
+        text: What a resident typed (already cleaned of control characters).
+
+    Returns:
+        The same text with e-mail addresses, dates of birth, addresses and postal codes,
+        マイナンバー, phone and card numbers (and any other number of 10 or more digits)
+        replaced; everything else unchanged. ``mask_personal_data(mask_personal_data(t))
+        == mask_personal_data(t)``.
+    """
+    if not text:
+        return text
+    for rule in _RULES:
+        folded = _fold(text)
+        spans = list(rule(folded))
+        if spans:
+            text = _apply(text, spans)
+    return text
+
+
+def contains_placeholder(text: str) -> bool:
+    """True when ``text`` has a masking placeholder (it was not typed that way)."""
+    return bool(PLACEHOLDER_PATTERN.search(text))

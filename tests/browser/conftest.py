@@ -1,0 +1,150 @@
+"""Browser tests of the web chat widget: the real stack, Debian's headless Chromium, Playwright.
+
+Needs ``/usr/bin/chromium`` (``scripts/ensure_chromium.sh`` installs it), the ``playwright``
+Python package (no browser download: it drives Debian's Chromium) and npm for axe-core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.runner import Stack
+from bot.settings import Settings
+from bot.training import train
+from tests.browser.proxy import TcpProxy
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class WebStack(Stack):
+    """A stack whose Rasa server reads a credentials file of the test's choosing."""
+
+    credentials: Path | None = None
+
+    def _spawn(self, name, cmd):
+        if name == "rasa" and self.credentials is not None:
+            cmd = list(cmd)
+            cmd[cmd.index("--credentials") + 1] = str(self.credentials)
+        return super()._spawn(name, cmd)
+
+
+@pytest.fixture(scope="session")
+def web_settings(tmp_path_factory, project_root, fixture_kb_dir) -> Settings:
+    work = tmp_path_factory.mktemp("webstack")
+    return Settings(
+        project_dir=project_root,
+        knowledge_dir=fixture_kb_dir,
+        var_dir=work / "var",
+        models_dir=work / "models",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+    ).resolved()
+
+
+@pytest.fixture(scope="session")
+def web_stack(web_settings, tmp_path_factory):
+    """Rasa + actions with the REST and web channels, a tiny model trained once."""
+    result = train(web_settings, quiet=True)
+    credentials = tmp_path_factory.mktemp("webcreds") / "credentials.yml"
+    credentials.write_text(
+        "bot.channels.rest.MadoguchiRestInput:\n"
+        "bot.channels.web.WebInput:\n"
+        "  heartbeat_seconds: 5\n"
+        "  retry_ms: 1000\n",
+        encoding="utf-8",
+    )
+    stack = WebStack(web_settings, result.model_path, log_dir=web_settings.var_dir / "logs", credentials=credentials)
+    stack.start(timeout=240)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(web_stack):
+    """The browser reaches Rasa through this proxy, so a test can cut the network."""
+    p = TcpProxy(web_stack.settings.host, web_stack.settings.rasa_port)
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture()
+def site(proxy) -> str:
+    """Base URL of the web channel as the browser sees it (through the proxy)."""
+    proxy.resume()
+    return f"http://127.0.0.1:{proxy.port}/webhooks/web/"
+
+
+@pytest.fixture(scope="session")
+def rasa_api(web_stack):
+    """Call Rasa's HTTP API (the delivery seam) the way the staff console does."""
+    from bot.rasa_api import RasaApi
+
+    def append(sender: str, events: list[dict]) -> dict:
+        async def go():
+            import aiohttp
+
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                api = RasaApi(web_stack.rasa_url, web_stack.settings.api_token(), session)
+                return await api.append_events(sender, events)
+
+        # Playwright's sync API owns this thread's event loop; use another thread.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, go()).result(timeout=60)
+
+    return append
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: run scripts/ensure_chromium.sh (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: .venv/bin/pip install -r requirements.lock")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core from npm (tests/browser/package-lock.json), installed on first use."""
+    path = HERE / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: install Node.js (apt-get install nodejs npm) for the accessibility check")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True, timeout=300)
+    return path
