@@ -41,9 +41,10 @@ def banner(title: str) -> None:
     print(f"\n=== {title} ===", flush=True)
 
 
-def settings_for(name: str, knowledge: Path, rasa_port: int = 5105, actions_port: int = 5155) -> Settings:
+def settings_for(name: str, knowledge: Path, rasa_port: int = 5105, actions_port: int = 5155, console_port: int = 5180) -> Settings:
     return Settings(project_dir=ROOT, knowledge_dir=knowledge, var_dir=BENCH / name / "var",
-                    models_dir=BENCH / name / "models", rasa_port=rasa_port, actions_port=actions_port).resolved()
+                    models_dir=BENCH / name / "models", rasa_port=rasa_port, actions_port=actions_port,
+                    console_port=console_port).resolved()
 
 
 def bench_quality() -> None:

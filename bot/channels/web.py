@@ -289,10 +289,6 @@ class WebInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("madoguchi_web", __name__)
 
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return _json_response({"status": "ok"})
-
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
@@ -303,6 +299,8 @@ class WebInput(InputChannel):
 
         @bp.route("/<path:path>", methods=["GET"])
         async def static(_: Request, path: str) -> HTTPResponse:
+            if not path.strip("/"):  # GET /webhooks/web/: a health check
+                return _json_response({"status": "ok"})
             return self._static(path)
 
         return bp

@@ -18,6 +18,8 @@ JA_WEEKDAYS = "月火水木金土日"
 
 
 def _time(value: str, name: str) -> dt.time:
+    if str(value) == "24:00":  # end of day
+        return dt.time.max
     try:
         h, m = str(value).split(":")
         return dt.time(int(h), int(m))

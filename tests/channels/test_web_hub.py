@@ -49,7 +49,7 @@ def test_widget_sender_ids_are_accepted():
         ("resident-1", "invalid_sender"),  # a REST-style, guessable id
         ("web-" + "0" * 31, "invalid_sender"),
         ("web-" + "A" * 32, "invalid_sender"),
-        ("web-" + "0" * 32 + "\n", "invalid_sender"),
+        ("web-" + "0" * 16 + "\n" + "0" * 15, "invalid_sender"),
         ("web-" + "0" * 33, "invalid_sender"),
     ],
 )

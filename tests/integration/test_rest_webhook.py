@@ -110,3 +110,29 @@ def test_concurrent_residents_and_server_keeps_serving(live_stack):
     assert all(r and r[0]["custom"]["type"] for r in results)
     [msg] = say(live_stack, "住民票ってどこでもらえるの？")
     assert msg["custom"]["faq_id"] == "juminhyo-get"
+
+
+def test_handoff_queue_and_cancel(live_stack):
+    sender = uuid.uuid4().hex
+    say(live_stack, "粗大ごみの出し方を教えて", sender)
+    [msg] = say(live_stack, "人と話したい", sender)
+    assert msg["custom"]["type"] == "handoff" and msg["custom"]["status"] == "queued"
+    assert msg["custom"]["department"]["id"] == "gomi"
+    [msg] = say(live_stack, "/handoff_cancel", sender)
+    assert msg["custom"]["status"] == "cancelled"
+
+
+def test_leave_a_message_creates_a_ticket(live_stack):
+    sender = uuid.uuid4().hex
+    [ask] = say(live_stack, "/leave_message", sender)
+    assert ask["custom"]["status"] == "ask_ticket_question"
+    [done] = say(live_stack, "住民税を分けて払う相談をしたいです", sender)
+    assert done["custom"]["status"] == "ticket_created" and done["custom"]["ticket_id"]
+    [after] = say(live_stack, "住民票ってどこでもらえるの？", sender)
+    assert after["custom"]["type"] == "answer"
+
+
+def test_urgent_words_get_numbers_first(live_stack):
+    msgs = say(live_stack, "子どもが虐待されているかもしれません")
+    assert msgs[0]["custom"]["status"] == "emergency"
+    assert "119番" in msgs[0]["text"] or "110番" in msgs[0]["text"]

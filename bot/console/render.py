@@ -1,0 +1,115 @@
+"""HTML pages from the templates in ``templates/`` (``string.Template``, every value escaped).
+
+Pages are small shells; the data is fetched by the page's script from the JSON API and
+written with ``textContent``, so text from residents is never interpreted as HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from string import Template
+
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from bot.console import keys
+
+TEMPLATES = Path(__file__).parent / "templates"
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+ROLE_LABELS = {"staff": "職員", "admin": "管理者"}
+AUDIT_ACTION_LABELS = {
+    "handoff.request": "引き継ぎの受付",
+    "handoff.claim": "担当した",
+    "handoff.release": "担当を外した",
+    "handoff.reply": "返信した",
+    "handoff.hand_back": "自動応答に戻した",
+    "handoff.close": "終了した",
+    "handoff.cancel": "引き継ぎの取り消し",
+    "handoff.expire": "時間切れ",
+    "ticket.create": "伝言の受付",
+    "ticket.cancel": "伝言の取り消し",
+    "ticket.answer": "伝言に回答した",
+    "staff.login": "ログイン",
+    "staff.login_failed": "ログイン失敗",
+    "staff.logout": "ログアウト",
+    "staff.add": "アカウント作成",
+    "staff.passwd": "パスワード再設定",
+    "staff.disable": "アカウント停止",
+    "staff.enable": "アカウント再開",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def render(name: str, **values: object) -> str:
+    """Fill a template; values are HTML-escaped unless they are ``Markup``."""
+    return _template(name).substitute({k: str(escape(v)) for k, v in values.items()})
+
+
+def jst(iso: str | None) -> str:
+    """「2026年12月1日 10:00」 from an ISO-8601 UTC timestamp."""
+    if not iso:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(iso).astimezone(JST)
+    except ValueError:
+        return iso
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def _nav(request: web.Request, current: str) -> Markup:
+    staff = request["staff"]
+    links = [("inbox", "/inbox", "受付一覧")]
+    if request.app[keys.CONFIG].review_mounted:
+        links.append(("review", "/review/", "振り返り"))
+    if staff.is_admin:
+        links.append(("audit", "/audit", "監査ログ"))
+    parts = []
+    for name, href, label in links:
+        current_attr = Markup(' aria-current="page"') if name == current else Markup("")
+        parts.append(Markup('<a href="{}"{}>{}</a>').format(href, current_attr, label))
+    return Markup("").join(parts)
+
+
+def page_response(request: web.Request, page: str, title: str, content: str, scripts: tuple[str, ...] = (),
+                  status: int = 200) -> web.Response:
+    """A full page (header, navigation, log-out) around ``content`` (already rendered HTML)."""
+    staff = request["staff"]
+    tags = Markup("\n").join(Markup('<script src="/static/{}" defer></script>').format(s) for s in ("console.js", *scripts))
+    html = render(
+        "base.html",
+        csrf_token=request["csrf_token"],
+        title=title,
+        page=page,
+        username=staff.username,
+        display_name=staff.display_name,
+        role_label=ROLE_LABELS.get(staff.role, staff.role),
+        nav=_nav(request, page),
+        content=Markup(content),
+        scripts=tags if scripts else Markup(""),
+    )
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def message_response(request: web.Request, heading: str, message: str, status: int) -> web.Response:
+    return page_response(request, "message", heading, render("message.html", heading=heading, message=message),
+                         status=status)
+
+
+def login_html(csrf_token: str, next_path: str, error: str, username: str) -> str:
+    error_html = Markup('<p class="notice error" role="alert">{}</p>').format(error) if error else Markup("")
+    return render("login.html", csrf_token=csrf_token, next=next_path, error=error_html, username=username)
+
+
+def audit_rows(rows: list[dict]) -> Markup:
+    out = []
+    for r in rows:
+        out.append(Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+            jst(r["at"]), r["actor"], AUDIT_ACTION_LABELS.get(r["action"], r["action"]), r["target"], r["detail"]))
+    return Markup("\n").join(out)
