@@ -1,11 +1,14 @@
 """Group similar unanswered questions, so that 40 ways of asking one new topic are one row.
 
-Each distinct question is described the way the FAQ search describes it (Sudachi
-normalised content words, and character 2/3-grams of its katakana reading, so that
-しょうひんけん meets 商品券); similarity is the weighted cosine of the two TF-IDF
-vectors. Groups are formed by average-link agglomerative clustering cut at
-``threshold`` (leader clustering above ``MAX_EXACT`` distinct texts, where the full
-distance matrix would be too big). Pure code apart from the analyzer.
+Each distinct question is described much as the FAQ search describes it: Sudachi
+normalised content words plus their readings (熊 and クマ meet), and character 2/3-grams
+of the katakana reading of the whole question (しょうひんけん meets 商品券).
+Similarity is the weighted cosine of the two TF-IDF vectors; the IDF is estimated on the
+questions together with a background corpus (the FAQ questions and paraphrases), so that
+words every question uses (申請, 方法) count little. Groups are formed by average-link
+agglomerative clustering cut at ``threshold`` (leader clustering above ``MAX_EXACT``
+distinct texts, where the full distance matrix would be too big). Tuned on
+tests/review/test_grouping.py. Pure code apart from the analyzer.
 """
 
 from __future__ import annotations
@@ -16,17 +19,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+import unicodedata
+
 import numpy as np
 from scipy import sparse
 
 from bot.knowledge.loader import normalise_for_compare
-from bot.nlp.japanese import JapaneseAnalyzer
+from bot.nlp.japanese import STOP_TERMS, JapaneseAnalyzer, has_meaningful_text, to_katakana
 from bot.privacy.masking import PLACEHOLDER_PATTERN
 from bot.review.store import Question
 
-WORD_WEIGHT = 0.55  # same balance as the FAQ index (bot/knowledge/index.py)
-READING_WEIGHT = 0.45
-DEFAULT_THRESHOLD = 0.4  # similarity at or above which two questions are one topic
+WORD_WEIGHT = 0.4  # short questions are often kana or mis-segmented: readings weigh more
+READING_WEIGHT = 0.6
+DEFAULT_THRESHOLD = 0.15  # average similarity at or above which questions are one topic
 MAX_EXACT = 1500  # distinct texts clustered exactly; above, leader clustering
 
 
@@ -101,15 +106,15 @@ def _char_ngrams(reading: str) -> list[str]:
     return grams
 
 
-def _tfidf(rows: Sequence[Sequence[str]]) -> sparse.csr_matrix:
-    """Sublinear-tf, smoothed-idf, L2-normalised rows."""
+def _tfidf(rows: Sequence[Sequence[str]], background: Sequence[Sequence[str]] = ()) -> sparse.csr_matrix:
+    """Sublinear-tf, smoothed-idf, L2-normalised rows; IDF also counts ``background``."""
     vocab: dict[str, int] = {}
     df: Counter = Counter()
-    for row in rows:
+    for row in list(rows) + list(background):
         for t in set(row):
             df[t] += 1
             vocab.setdefault(t, len(vocab))
-    n = len(rows)
+    n = len(rows) + len(background)
     indptr, indices, data = [0], [], []
     for row in rows:
         counts = Counter(row)
@@ -119,7 +124,7 @@ def _tfidf(rows: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         data.extend(v / norm for v in vals)
         indptr.append(len(indices))
     return sparse.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
-                              np.asarray(indptr)), shape=(n, max(1, len(vocab))))
+                              np.asarray(indptr)), shape=(len(rows), max(1, len(vocab))))
 
 
 class QuestionGrouper:
@@ -127,34 +132,63 @@ class QuestionGrouper:
 
     Args:
         analyzer: The Sudachi analyzer (shared with the FAQ search).
-        threshold: Similarity (0–1) at or above which questions belong together.
+        threshold: Average similarity (0–1) at or above which questions belong together.
+        background: Texts that only inform the IDF (the FAQ questions and paraphrases).
     """
 
-    def __init__(self, analyzer: JapaneseAnalyzer | None = None, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, analyzer: JapaneseAnalyzer | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 background: Sequence[str] = ()) -> None:
         self.analyzer = analyzer or JapaneseAnalyzer("A")
         self.threshold = threshold
+        self._background_texts = list(background)
+        self._background: tuple[list[list[str]], list[list[str]]] | None = None
         self._cache: dict[str, tuple[list[str], str]] = {}
 
-    def _analyse(self, text: str) -> tuple[list[str], str]:
+    def features(self, text: str) -> tuple[list[str], str]:
+        """Words (terms and their readings) and the katakana reading of ``text``."""
         hit = self._cache.get(text)
-        if hit is None:
-            plain = PLACEHOLDER_PATTERN.sub(" ", text)  # ［電話番号］ says nothing about the topic
-            hit = self.analyzer.analyse(plain)
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-            self._cache[text] = hit
+        if hit is not None:
+            return hit
+        plain = PLACEHOLDER_PATTERN.sub(" ", text)  # ［電話番号］ says nothing about the topic
+        words: list[str] = []
+        reading: list[str] = []
+        for m in self.analyzer.morphemes(plain):
+            if m.pos == "補助記号":
+                continue
+            r = to_katakana(unicodedata.normalize("NFKC", m.reading if m.reading and m.reading != "キゴウ" else m.surface).lower())
+            reading.append(r)
+            # Question words (どこ, いつ) are pronouns: they say how, not what, is asked.
+            if m.is_content and m.pos != "代名詞":
+                term = self.analyzer.term(m)
+                if term and term not in STOP_TERMS and has_meaningful_text(term):
+                    words.extend((term, "~" + r))
+        hit = (words, "".join(reading))
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[text] = hit
         return hit
+
+    def _background_rows(self) -> tuple[list[list[str]], list[list[str]]]:
+        if self._background is None:
+            analysed = [self.features(t) for t in self._background_texts]
+            self._background = ([a[0] for a in analysed], [_char_ngrams(a[1]) for a in analysed])
+        return self._background
+
+    def _vectors(self, texts: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        analysed = [self.features(t) for t in texts]
+        bg_words, bg_grams = self._background_rows()
+        words = _tfidf([a[0] for a in analysed], bg_words)
+        readings = _tfidf([_char_ngrams(a[1]) for a in analysed], bg_grams)
+        return words, readings
 
     def similarity_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """Pairwise similarities (dense, n×n) of ``texts``."""
-        analysed = [self._analyse(t) for t in texts]
-        words = _tfidf([a[0] for a in analysed])
-        readings = _tfidf([_char_ngrams(a[1]) for a in analysed])
-        sim = WORD_WEIGHT * (words @ words.T).toarray() + READING_WEIGHT * (readings @ readings.T).toarray()
+        words, readings = self._vectors(texts)
+        rsim = (readings @ readings.T).toarray()
+        sim = WORD_WEIGHT * (words @ words.T).toarray() + READING_WEIGHT * rsim
         # A text without content words is compared by its reading alone.
         no_words = np.asarray(words.getnnz(axis=1) == 0)
         if no_words.any():
-            rsim = (readings @ readings.T).toarray()
             either = no_words[:, None] | no_words[None, :]
             sim = np.where(either, rsim, sim)
         np.fill_diagonal(sim, 1.0)
@@ -181,9 +215,7 @@ class QuestionGrouper:
 
     def _leader(self, texts: Sequence[str], weights: Sequence[int]) -> list[int]:
         """Greedy clustering for many texts: each joins the most similar leader, or leads."""
-        analysed = [self._analyse(t) for t in texts]
-        words = _tfidf([a[0] for a in analysed])
-        readings = _tfidf([_char_ngrams(a[1]) for a in analysed])
+        words, readings = self._vectors(texts)
         order = sorted(range(len(texts)), key=lambda i: -weights[i])
         labels = [-1] * len(texts)
         leaders: list[int] = []

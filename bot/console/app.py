@@ -1,0 +1,134 @@
+"""Build the staff console's aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import importlib
+import importlib.util
+import logging
+from typing import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from bot.console import api, auth, keys, pages
+from bot.console.accounts import StaffAccounts
+from bot.console.live import ConsoleWorker, LiveHub
+from bot.handoff.notify import WebhookNotifier
+from bot.handoff.store import HandoffStore
+from bot.rasa_api import RasaApi
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)  # Rasa and the webhook are local or near
+MAX_BODY_BYTES = 64 * 1024  # a reply is at most 2,000 characters
+
+
+def department_names(settings: Settings) -> dict[str, str]:
+    """Department id → name from the knowledge base (empty when it cannot be read)."""
+    try:
+        from bot.knowledge.loader import load_knowledge
+
+        kb = load_knowledge(settings.knowledge_dir).kb
+        return {d.id: d.name for d in kb.departments.values()}
+    except Exception as exc:  # noqa: BLE001 - names are a convenience; ids still work
+        logger.warning("department names unavailable (%s); the console shows department ids", type(exc).__name__)
+        return {}
+
+
+def _mount_review(app: web.Application, settings: Settings) -> bool:
+    """Mount the review log's pages under /review when that module is installed."""
+    try:
+        if importlib.util.find_spec("bot.review.web") is None:
+            return False
+    except ModuleNotFoundError:
+        return False
+    try:
+        module = importlib.import_module("bot.review.web")
+        app.add_subapp("/review", module.create_review_app(settings))
+    except Exception as exc:  # noqa: BLE001 - the console must start without it
+        logger.warning("the review pages could not be mounted (%s: %s)", type(exc).__name__, exc)
+        return False
+    return True
+
+
+def create_app(
+    settings: Settings,
+    *,
+    rasa_url: str | None = None,
+    rasa_token: str | None = None,
+    poll_interval: float = 1.0,
+    clock: Callable[[], dt.datetime] | None = None,
+    mount_review: bool = True,
+) -> web.Application:
+    """The console application.
+
+    Args:
+        settings: database path, Rasa port, claim timeout, webhook URL, session length.
+        rasa_url: Rasa's HTTP API (default: ``settings.rasa_url``).
+        rasa_token: Rasa's API token (default: ``settings.api_token()``).
+        poll_interval: seconds between looks at the database and the trackers.
+        clock: current UTC time for sessions (tests).
+        mount_review: mount ``bot.review.web`` under ``/review`` when it exists.
+    """
+    store = HandoffStore.open(settings.database_path)
+    accounts = StaffAccounts(store.db, clock=clock)
+    app = web.Application(
+        middlewares=[auth.error_middleware, auth.security_headers_middleware, auth.auth_middleware],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    config = keys.ConsoleConfig(
+        rasa_url=rasa_url or settings.rasa_url,
+        rasa_token=rasa_token or settings.api_token(),
+        session_minutes=max(1, settings.console_session_minutes),
+        claim_timeout=settings.claim_timeout,
+        notify_webhook_url=settings.notify_webhook_url.strip(),
+        public_url=f"http://{settings.host}:{settings.console_port}",
+        poll_interval=poll_interval,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CONFIG] = config
+    app[keys.STORE] = store
+    app[keys.ACCOUNTS] = accounts
+    app[keys.DEPARTMENTS] = department_names(settings)
+    app[keys.THROTTLE] = auth.LoginThrottle()
+    app[keys.HUB] = LiveHub()
+
+    app.router.add_get("/login", auth.login_page)
+    app.router.add_post("/login", auth.login_submit)
+    app.router.add_post("/logout", auth.logout)
+    app.add_routes(pages.routes)
+    app.add_routes(api.routes)
+    if mount_review:
+        config.review_mounted = _mount_review(app, settings)
+
+    app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_streams)
+    return app
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP session for the process, and the background loops."""
+    config = app[keys.CONFIG]
+    session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    app[keys.HTTP] = session
+    app[keys.RASA] = RasaApi(config.rasa_url, config.rasa_token, session)
+    notifier = WebhookNotifier(config.notify_webhook_url, session) if config.notify_webhook_url else None
+    app[keys.NOTIFIER] = notifier
+    worker = ConsoleWorker(app[keys.STORE], app[keys.HUB], app[keys.RASA], config, app[keys.DEPARTMENTS], notifier)
+    tasks = [asyncio.create_task(worker.run_inbox()), asyncio.create_task(worker.run_conversations())]
+    app[keys.ACCOUNTS].purge_expired_sessions()
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await session.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[keys.HUB].close_all()
