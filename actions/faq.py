@@ -1,4 +1,8 @@
-"""Answer, clarify or cannot-answer, following the decision made in the NLU."""
+"""Answer, clarify or cannot-answer, following the decision made in the NLU.
+
+Every outcome is written to the review log (bot/review), and so is what the resident
+did next with a clarification (picked a candidate, or none of them fitted).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,35 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import decision_of, entity, send
 from actions.knowledge import knowledge
 from bot.knowledge.decision import ReplyType
+from bot.knowledge.model import KnowledgeBase
 from bot import replies
+from bot.review.recording import record_next_safely, record_safely
+from bot.review.store import NextAction, Outcome
 
 
 def _answered(faq_id: str, department: str | None) -> List[Dict[Text, Any]]:
     return [SlotSet("last_faq_id", faq_id), SlotSet("last_department", department)]
+
+
+def _log(tracker: Tracker, outcome: Outcome, candidates: list, **details: Any) -> None:
+    """Record the outcome of the resident's latest message (text already masked by the channel)."""
+    record_safely(
+        tracker.sender_id,
+        tracker.get_latest_input_channel(),
+        (tracker.latest_message or {}).get("text") or "",
+        outcome.value,
+        candidates,
+        **details,
+    )
+
+
+def _category(kb: KnowledgeBase, decision: dict, candidates: list) -> str | None:
+    """The category the question seems to be about: the decision's, else the top candidate's."""
+    if decision.get("category"):
+        return decision["category"]
+    faqs = kb.by_id()
+    top = candidates[0].get("faq_id") if candidates else None
+    return faqs[top].category if top in faqs else None
 
 
 class ActionAnswerFaq(Action):
@@ -32,15 +60,23 @@ class ActionAnswerFaq(Action):
         if kind == ReplyType.ANSWER.value and decision.get("faq_id") in faqs:
             faq = faqs[decision["faq_id"]]
             send(dispatcher, replies.answer_message(faq, kb, confidence, candidates))
+            _log(tracker, Outcome.ANSWER, candidates, faq_id=faq.id, department=faq.department,
+                 category=faq.category, confidence=confidence, reason=decision.get("reason"))
             return _answered(faq.id, faq.department)
         if kind == ReplyType.CLARIFY.value:
             offered = [c for c in candidates if c.get("faq_id") in faqs]
             if len(offered) >= 2:
                 send(dispatcher, replies.clarify_message(offered, confidence))
+                _log(tracker, Outcome.CLARIFY, offered, department=decision.get("department"),
+                     category=_category(kb, decision, offered), confidence=confidence, reason=decision.get("reason"))
                 return [SlotSet("last_department", decision.get("department"))]
         if kind == ReplyType.UNCLEAR.value:
             send(dispatcher, replies.unclear_message())
+            _log(tracker, Outcome.UNCLEAR, candidates, reason=decision.get("reason"), confidence=confidence)
             return []
+        _log(tracker, Outcome.CANNOT_ANSWER, candidates, department=decision.get("department"),
+             category=_category(kb, decision, candidates), confidence=confidence,
+             reason=decision.get("reason") or ("faq_removed" if kind in (ReplyType.ANSWER.value, ReplyType.CLARIFY.value) else None))
         send(
             dispatcher,
             replies.cannot_answer_message(
@@ -68,6 +104,7 @@ class ActionChooseFaq(Action):
             send(dispatcher, replies.faq_not_found_message(kb))
             return []
         send(dispatcher, replies.answer_message(faq, kb, 1.0))
+        record_next_safely(tracker.sender_id, NextAction.PICKED_CANDIDATE.value, faq.id)
         return _answered(faq.id, faq.department)
 
 
@@ -85,4 +122,5 @@ class ActionNoneOfThese(Action):
                 kb, department_id=tracker.get_slot("last_department"), confidence=None, reason="none_of_these"
             ),
         )
+        record_next_safely(tracker.sender_id, NextAction.NONE_OF_THESE.value)
         return []

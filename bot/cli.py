@@ -467,7 +467,9 @@ def _register_subcommands() -> None:
 
 
 _SUBCOMMANDS: list[tuple[str, str]] = [
-    # ("bot.line.cli", "line"),
+    ("bot.line.cli", "line"),
+    ("bot.console.cli", "staff"),
+    ("bot.review.cli", "review"),
 ]
 _register_subcommands()  # cheap: those modules import their heavy dependencies lazily
 

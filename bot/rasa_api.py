@@ -52,3 +52,17 @@ class RasaApi:
             if resp.status >= 400:
                 raise RasaApiError(f"cannot read the conversation {sender_id}: HTTP {resp.status}")
             return await resp.json()
+
+    async def load_model(self, model_file: str, timeout: float = 300.0) -> None:
+        """Load a trained model into the running server (``PUT /model``).
+
+        Rasa keeps answering with the old model until the new one is loaded, then
+        swaps them: no downtime. ``model_file`` must be a path the server can read.
+        """
+        url = f"{self._base}/model"
+        async with self._session.put(
+            url, params={"token": self._token}, json={"model_file": str(model_file)},
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as resp:
+            if resp.status >= 400:
+                raise RasaApiError(f"Rasa could not load the model {model_file}: HTTP {resp.status} {await resp.text()}")

@@ -53,6 +53,7 @@
     handoff: "担当者への取り次ぎ",
     handoffQueued: "担当者におつなぎしています…",
     queuePosition: "現在 {n}番目にお待ちいただいています。",
+    queuePositionShort: "（{n}番目）",
     handoffClaimed: "{name}が対応します。",
     handoffClaimedNoName: "担当者が対応します。",
     waiting: "回答を準備しています…",
@@ -262,7 +263,10 @@
   var announcer = el("div", { class: "mdg-sr", role: "status", "aria-live": "polite" });
   var container = el("div", { class: "mdg mdg-" + config.position, lang: "ja" }, [launcher, panel, announcer]);
   container.style.visibility = "hidden";
-  function reveal() { container.style.visibility = ""; }
+  function reveal() {
+    container.style.visibility = "";
+    container.setAttribute("data-ready", "true");
+  }
   stylesheet.addEventListener("load", reveal);
   stylesheet.addEventListener("error", reveal);
   root.appendChild(container);
@@ -366,13 +370,14 @@
     return items.length ? el("div", { class: "mdg-details" }, items) : null;
   }
 
-  function handoffStatus(custom) {
+  // compact: one short line for the bar above the conversation.
+  function handoffStatus(custom, compact) {
     var status = custom.status;
     var lines = [];
     if (status === "queued") {
       lines.push(el("strong", { class: "mdg-pending", text: T.handoffQueued }));
       if (typeof custom.queue_position === "number") {
-        lines.push(el("span", { text: fill(T.queuePosition, { n: custom.queue_position }) }));
+        lines.push(el("span", { text: fill(compact ? T.queuePositionShort : T.queuePosition, { n: custom.queue_position }) }));
       }
     } else if (status === "claimed") {
       lines.push(el("strong", {
@@ -471,10 +476,10 @@
       if (c && c.type === "handoff") { latest = c; break; }
     }
     handoffBar.textContent = "";
-    var status = latest && handoffStatus(latest);
+    var status = latest && handoffStatus(latest, true);
     handoffBar.hidden = !status;
     if (status) {
-      handoffBar.appendChild(el("span", { class: "mdg-handoff-label", text: T.handoff + "：" }));
+      handoffBar.appendChild(hidden(T.handoff + "："));
       handoffBar.appendChild(status);
     }
   }

@@ -68,7 +68,10 @@ class LineChannelConfig:
     channel_secret: str
     api: LineApiConfig
     reply_token_ttl_seconds: float = 50.0  # LINE asks to use a reply token within a minute
-    max_concurrent_events: int = 8  # events processed at the same time
+    # Messages in the assistant at the same time. Rasa's NLU runs on the event loop that
+    # also answers the webhook, so more than 1–2 only delays LINE's 200 (LINE gives up
+    # after 2 s) without answering faster; sending to LINE is not limited by this.
+    max_concurrent_events: int = 1
     max_pending_events: int = 1000  # beyond this the webhook answers 503 and LINE redelivers
     dedupe_capacity: int = 10_000  # webhook event ids remembered against redelivery
 
@@ -209,8 +212,7 @@ class LineEventProcessor:
     async def _run(self, event: WebhookEvent, received: float, on_new_message: OnNewMessage) -> None:
         s = event.source
         key = s.user_id or s.group_id or s.room_id or ""
-        assert self._slots is not None
-        async with self._locks.hold(key), self._slots:
+        async with self._locks.hold(key):
             try:
                 await self.handle(event, received, on_new_message)
             except LineApiError as exc:
@@ -261,8 +263,10 @@ class LineEventProcessor:
         assert event.source.user_id is not None
         message = UserMessage(text, collector, sender_id_for(event.source.user_id), input_channel=CHANNEL_NAME,
                               message_id=event.webhook_event_id)
+        assert self._slots is not None
         try:
-            await on_new_message(message)
+            async with self._slots:
+                await on_new_message(message)
             messages = from_bot_messages(collector.messages)
         except Exception as exc:  # noqa: BLE001 - the resident gets a polite error, not silence
             logger.error("line: the assistant could not process event %s: %s", event.webhook_event_id, type(exc).__name__)

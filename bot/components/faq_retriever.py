@@ -51,13 +51,13 @@ class FaqRetriever(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.35,
+            "answer_threshold": 0.21,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.12,
+            "clarify_threshold": 0.10,
             # The top FAQ must lead the second by this score to be answered directly.
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
-            "min_coverage": 0.6,
+            "min_coverage": 0.5,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.
@@ -65,7 +65,7 @@ class FaqRetriever(GraphComponent):
             # Candidates kept in the parse data (for logs, `bot rank` and evaluation).
             "ranking_length": 5,
             # Weights of the similarity signals (see bot/knowledge/index.py).
-            "weights": {"word": 0.55, "reading": 0.45, "answer": 0.25},
+            "weights": {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25},
             # Sudachi split mode used for the index ("A" recommended).
             "split_mode": "A",
             # Intents answered by the dialogue itself when no FAQ answers the message.
@@ -78,7 +78,7 @@ class FaqRetriever(GraphComponent):
             # Intent trained on off-topic and personal-case questions.
             "out_of_scope_intent": "out_of_scope",
             # Classifier confidence at which out_of_scope overrides an FAQ answer.
-            "out_of_scope_threshold": 0.7,
+            "out_of_scope_threshold": 0.8,
             # Questions about the resident's own case (「私の…はまだですか」) get the
             # department's contact instead of a general FAQ (bot/nlp/personal_case.py).
             "personal_case_detection": True,

@@ -223,6 +223,11 @@ class StaffAccounts:
             rows = self.db.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM staff ORDER BY username").fetchall()
         return [_account(r) for r in rows]
 
+    def display_names(self) -> dict[str, str]:
+        """User name → display name of every account."""
+        with self._lock:
+            return dict(self.db.conn.execute("SELECT username, display_name FROM staff").fetchall())
+
     def _require(self, username: str) -> StaffAccount:
         found = self.get(username)
         if found is None:

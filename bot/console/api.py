@@ -111,9 +111,8 @@ def _display_name(request: web.Request, username: str | None) -> str:
 
 
 def _view(request: web.Request, h: Handoff) -> dict:
-    view = handoff_view(h, request.app[keys.DEPARTMENTS])
+    view = handoff_view(h, request.app[keys.DEPARTMENTS], request.app[keys.ACCOUNTS].display_names())
     staff = staff_of(request)
-    view["claimed_by_name"] = _display_name(request, h.claimed_by) if h.claimed_by else None
     view["mine"] = h.status == HandoffStatus.CLAIMED.value and (h.claimed_by == staff.username or staff.is_admin)
     return view
 
@@ -141,7 +140,7 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/inbox")
 async def inbox(request: web.Request) -> web.Response:
-    return ok(inbox_payload(request.app[keys.STORE], request.app[keys.DEPARTMENTS]))
+    return ok(inbox_payload(request.app[keys.STORE], request.app[keys.DEPARTMENTS], request.app[keys.ACCOUNTS].display_names()))
 
 
 @routes.get(r"/api/handoffs/{id:\d+}")

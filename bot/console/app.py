@@ -61,6 +61,7 @@ def create_app(
     rasa_url: str | None = None,
     rasa_token: str | None = None,
     poll_interval: float = 1.0,
+    notify_backoff: float = 2.0,
     clock: Callable[[], dt.datetime] | None = None,
     mount_review: bool = True,
 ) -> web.Application:
@@ -71,6 +72,7 @@ def create_app(
         rasa_url: Rasa's HTTP API (default: ``settings.rasa_url``).
         rasa_token: Rasa's API token (default: ``settings.api_token()``).
         poll_interval: seconds between looks at the database and the trackers.
+        notify_backoff: seconds before the first retry of a failed notification.
         clock: current UTC time for sessions (tests).
         mount_review: mount ``bot.review.web`` under ``/review`` when it exists.
     """
@@ -88,6 +90,7 @@ def create_app(
         notify_webhook_url=settings.notify_webhook_url.strip(),
         public_url=f"http://{settings.host}:{settings.console_port}",
         poll_interval=poll_interval,
+        notify_backoff=notify_backoff,
     )
     app[keys.SETTINGS] = settings
     app[keys.CONFIG] = config
@@ -118,7 +121,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     app[keys.RASA] = RasaApi(config.rasa_url, config.rasa_token, session)
     notifier = WebhookNotifier(config.notify_webhook_url, session) if config.notify_webhook_url else None
     app[keys.NOTIFIER] = notifier
-    worker = ConsoleWorker(app[keys.STORE], app[keys.HUB], app[keys.RASA], config, app[keys.DEPARTMENTS], notifier)
+    worker = ConsoleWorker(app[keys.STORE], app[keys.ACCOUNTS], app[keys.HUB], app[keys.RASA], config, app[keys.DEPARTMENTS], notifier)
     tasks = [asyncio.create_task(worker.run_inbox()), asyncio.create_task(worker.run_conversations())]
     app[keys.ACCOUNTS].purge_expired_sessions()
     yield

@@ -126,9 +126,8 @@ async def error_middleware(request: web.Request, handler):
         if exc.status in (404, 405) and wants_json(request) and exc.content_type != "application/json":
             code, msg = ("not_found", "見つかりません。") if exc.status == 404 else ("method_not_allowed", "この操作はできません。")
             return json_error(exc.status, code, msg)
-        if exc.status == 413:
-            if wants_json(request):
-                return json_error(413, "too_large", "送られた内容が大きすぎます。短くしてください。")
+        if exc.status == 413 and wants_json(request) and exc.content_type != "application/json":
+            return json_error(413, "too_large", "送られた内容が大きすぎます。短くしてください。")
         raise
     except asyncio.CancelledError:
         raise

@@ -23,9 +23,10 @@ CHANNEL_LABELS = {"rest": "REST", "web": "ウェブ", "line": "LINE", "shell": "
 UNASSIGNED = "担当課未定"
 
 
-def handoff_view(h: Handoff, departments: dict[str, str]) -> dict:
+def handoff_view(h: Handoff, departments: dict[str, str], staff_names: dict[str, str] | None = None) -> dict:
     return {
         **h.as_dict(),
+        "claimed_by_name": (staff_names or {}).get(h.claimed_by or "", h.claimed_by),
         "department_name": departments.get(h.department or "", h.department or UNASSIGNED),
         "reason_label": REASON_LABELS.get(h.reason, h.reason),
         "status_label": STATUS_LABELS.get(h.status, h.status),
@@ -44,10 +45,14 @@ def ticket_view(t: Ticket, departments: dict[str, str]) -> dict:
     }
 
 
-def inbox_payload(store: HandoffStore, departments: dict[str, str]) -> dict:
-    """Everything the inbox page shows, oldest (longest waiting) first."""
+def inbox_payload(store: HandoffStore, departments: dict[str, str], staff_names: dict[str, str] | None = None) -> dict:
+    """Everything the inbox page shows, oldest (longest waiting) first.
+
+    Args:
+        staff_names: user name → display name, for who claimed what.
+    """
     return {
-        "handoffs": [handoff_view(h, departments) for h in store.list_open()],
+        "handoffs": [handoff_view(h, departments, staff_names) for h in store.list_open()],
         "tickets": [ticket_view(t, departments) for t in store.open_tickets()],
         "departments": [{"id": k, "name": v} for k, v in departments.items()],
     }

@@ -25,6 +25,7 @@ class ConsoleConfig:
     notify_webhook_url: str
     public_url: str  # where staff reach the console (links in notifications)
     poll_interval: float = 1.0  # seconds between looks at the database and the trackers
+    notify_backoff: float = 2.0  # seconds before retrying a failed notification (doubles each time)
     review_mounted: bool = False
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.console import notices
+from bot.console.accounts import StaffAccounts
 from bot.console.inbox import inbox_payload
 from bot.console.keys import ConsoleConfig
 from bot.console.transcript import tracker_events, transcript_items
@@ -98,14 +99,16 @@ class LiveHub:
 class ConsoleWorker:
     """The background loops of one console process."""
 
-    def __init__(self, store: HandoffStore, hub: LiveHub, rasa: RasaApi, config: ConsoleConfig,
+    def __init__(self, store: HandoffStore, accounts: StaffAccounts, hub: LiveHub, rasa: RasaApi, config: ConsoleConfig,
                  departments: dict[str, str], notifier: WebhookNotifier | None) -> None:
         self.store = store
+        self.accounts = accounts
         self.hub = hub
         self.rasa = rasa
         self.config = config
         self.departments = departments
         self.notifier = notifier
+        self._notify_failures: dict[tuple[str, int], tuple[int, float]] = {}  # → (failures, retry at)
 
     # ------------------------------------------------------------------ loops
     async def run_inbox(self) -> None:
@@ -137,7 +140,7 @@ class ConsoleWorker:
         self.refresh_inbox()
 
     def refresh_inbox(self) -> None:
-        payload = inbox_payload(self.store, self.departments)
+        payload = inbox_payload(self.store, self.departments, self.accounts.display_names())
         if payload != self.hub.inbox:
             self.hub.inbox = payload
             self.hub.publish("inbox", payload)
@@ -159,15 +162,27 @@ class ConsoleWorker:
             logger.info("hand-off %s expired unclaimed; the resident was offered to leave a message", h.id)
 
     async def notify_new(self) -> None:
+        """Announce new hand-offs and tickets; a failed notice is retried with growing pauses."""
         if self.notifier is None:
             return
         url = self.config.public_url
-        for h in self.store.unnotified_handoffs():
-            ok = await self.notifier.send(handoff_notice(h, self.departments.get(h.department or ""), url))
-            self.store.record_notification("handoff", h.id, ok)
-        for t in self.store.unnotified_tickets():
-            ok = await self.notifier.send(ticket_notice(t, self.departments.get(t.department or ""), url))
-            self.store.record_notification("ticket", t.id, ok)
+        pending = [("handoff", h.id, handoff_notice(h, self.departments.get(h.department or ""), url))
+                   for h in self.store.unnotified_handoffs()]
+        pending += [("ticket", t.id, ticket_notice(t, self.departments.get(t.department or ""), url))
+                    for t in self.store.unnotified_tickets()]
+        now = asyncio.get_running_loop().time()
+        for kind, item_id, notice in pending:
+            key = (kind, item_id)
+            failures, retry_at = self._notify_failures.get(key, (0, 0.0))
+            if now < retry_at:
+                continue
+            ok = await self.notifier.send(notice)
+            self.store.record_notification(kind, item_id, ok)
+            if ok:
+                self._notify_failures.pop(key, None)
+            else:
+                delay = min(self.config.notify_backoff * 2**failures, 300.0)
+                self._notify_failures[key] = (failures + 1, now + delay)
 
     async def tick_conversations(self) -> None:
         """Send each open conversation page the tracker events it does not have yet."""

@@ -62,8 +62,8 @@ def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: fl
     """Score a grid of thresholds; best first."""
     results = []
     grid = itertools.product(
-        [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7],  # answer
-        [0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3],  # clarify
+        [0.15, 0.18, 0.21, 0.24, 0.27, 0.3, 0.35, 0.4, 0.5, 0.6],  # answer
+        [0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.2, 0.25],  # clarify
         [0.3, 0.4, 0.5, 0.6, 0.7],  # min coverage
         [0.5, 0.6, 0.7, 0.8, 1.1],  # out_of_scope veto (1.1 = never)
     )

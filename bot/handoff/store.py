@@ -35,7 +35,7 @@ from bot.db import Migration, migrate, open_database
 from bot.errors import MadoguchiError
 
 MAX_TEXT_CHARS = 4000  # longest question / answer / note kept (longer text is cut)
-MAX_NOTIFY_ATTEMPTS = 5  # a notification that failed this often is given up
+MAX_NOTIFY_ATTEMPTS = 8  # a notification that failed this often is given up (about 4 minutes of retries)
 
 
 class HandoffStatus(str, Enum):

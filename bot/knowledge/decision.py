@@ -29,10 +29,10 @@ class ReplyType(str, Enum):
 class Thresholds:
     """When to answer, clarify or give up. See docs/answering.md."""
 
-    answer: float = 0.35  # confidence at or above which one FAQ is answered
-    clarify: float = 0.12  # confidence at or above which candidates are offered
+    answer: float = 0.21  # confidence at or above which one FAQ is answered
+    clarify: float = 0.10  # confidence at or above which candidates are offered
     margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
-    min_coverage: float = 0.6  # share (by IDF) of the question's words the FAQ must know
+    min_coverage: float = 0.5  # share (by IDF) of the question's words the FAQ must know
     candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score
     max_candidates: int = 3
 

@@ -224,8 +224,31 @@ def write_knowledge(faqs: list[ImportedFaq], out_dir: Path, default_department: 
     return files, added
 
 
+def _drop_duplicates(faqs: list[ImportedFaq], out_dir: Path, skipped: list[str]) -> list[ImportedFaq]:
+    """Skip rows asking exactly what an existing FAQ (or an earlier row) already asks."""
+    from bot.knowledge.loader import load_knowledge, normalise_for_compare
+
+    owners: dict[str, str] = {}
+    if (out_dir / "city.yml").exists():
+        for f in load_knowledge(out_dir).kb.faqs:
+            for u in f.utterances:
+                owners.setdefault(normalise_for_compare(u), f.id)
+    kept = []
+    for f in faqs:
+        keys = [normalise_for_compare(u) for u in (f.question, *f.paraphrases)]
+        clash = next((owners[k] for k in keys if k in owners), None)
+        if clash is not None:
+            skipped.append(f"{f.id}: same question as FAQ '{clash}'")
+            continue
+        for k in keys:
+            owners.setdefault(k, f.id)
+        kept.append(f)
+    return kept
+
+
 def import_faq_file(path: Path, out_dir: Path, encoding: str = "auto", prefix: str | None = None,
                     default_department: str | None = None) -> ImportReport:
     faqs, skipped, used = parse_faq_file(path, encoding, prefix)
+    faqs = _drop_duplicates(faqs, out_dir, skipped)
     files, added = write_knowledge(faqs, out_dir, default_department, prefix=prefix or _slug(path.stem, "faq"))
     return ImportReport(len(faqs), files, added, skipped, used)

@@ -69,7 +69,7 @@ def image(out: Path, font: Path | None) -> None:
 
 
 @richmenu.command("upload")
-@click.option("--access-token", envvar="LINE_CHANNEL_ACCESS_TOKEN", required=True, show_envvar=True,
+@click.option("--access-token", envvar="LINE_CHANNEL_ACCESS_TOKEN", default=None, show_envvar=True,
               help="Channel access token (long-lived) from the LINE Developers console.")
 @click.option("--image", "image_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Your own image, PNG or JPEG, 2500x843, at most 1 MB (default: drawn with --font).")
@@ -80,7 +80,7 @@ def image(out: Path, font: Path | None) -> None:
               show_envvar=True, help="Messaging API base URL (a fake platform in tests and staging).")
 @click.option("--data-api-base-url", envvar="LINE_DATA_API_BASE_URL", default="https://api-data.line.me",
               show_default=True, show_envvar=True, help="Base URL for uploading images.")
-def upload(access_token: str, image_path: Path | None, font: Path | None, keep_old: bool,
+def upload(access_token: str | None, image_path: Path | None, font: Path | None, keep_old: bool,
            api_base_url: str, data_api_base_url: str) -> None:
     """Create the rich menu, upload its image and make it the default for every user.
 
@@ -95,6 +95,8 @@ def upload(access_token: str, image_path: Path | None, font: Path | None, keep_o
     from bot.line.client import LineApiConfig, LineClient
     from bot.line.richmenu import find_font, render_image, rich_menu_definition, upload_rich_menu
 
+    if not access_token or not access_token.strip():
+        raise click.ClickException("no channel access token: set LINE_CHANNEL_ACCESS_TOKEN (or pass --access-token)")
     try:
         data = image_path.read_bytes() if image_path else render_image(find_font(font))
         config = LineApiConfig(access_token=access_token.strip(), api_base_url=api_base_url.rstrip("/"),

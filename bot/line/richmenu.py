@@ -115,13 +115,16 @@ def render_image(font_path: Path, areas: Sequence[Area] = AREAS) -> bytes:
 
     image = Image.new("RGB", (WIDTH, HEIGHT), "#ffffff")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(str(font_path), 110)
     width = WIDTH // len(areas)
     for i, area in enumerate(areas):
         x0 = i * width
         x1 = WIDTH if i == len(areas) - 1 else x0 + width
         draw.rectangle([x0 + 6, 6, x1 - 6, HEIGHT - 6], fill=area.colour)
-        left, top, right, bottom = draw.textbbox((0, 0), area.label, font=font)
+        for size in range(110, 20, -4):  # the largest size that leaves a margin in the panel
+            font = ImageFont.truetype(str(font_path), size)
+            left, top, right, bottom = draw.textbbox((0, 0), area.label, font=font)
+            if right - left <= (x1 - x0) * 0.85:
+                break
         draw.text(((x0 + x1 - (right - left)) / 2 - left, (HEIGHT - (bottom - top)) / 2 - top), area.label, font=font, fill="#ffffff")
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

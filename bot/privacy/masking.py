@@ -85,9 +85,12 @@ _HOUSE_HYPHEN = rf"(?<![0-9-]){_D}-{_D}(?:-{_D})?(?![0-9-])"  # 1-2-3, only afte
 _ROOM = rf"(?: ?[^\s、。,.!?！？「」()]{{0,20}}?{_D}号室)?"
 _STOP = r"[^\s、。,!?！？「」()]"
 
-_POSTAL = r"(?:〒 ?[0-9]{3}-?[0-9]{4}|(?<![0-9-])[0-9]{3}-[0-9]{4})(?![0-9-])"
+_ADDRESS_TAIL = rf" ?(?:{_STOP}{{0,40}}?(?:{_HOUSE_FULL}|{_HOUSE_BAN}|{_HOUSE_HYPHEN}){_ROOM}|{_PLACE_CHAR}{{1,30}})"
+# 〒 and a postal code, with the address after it if there is one; a bare 123-4567 only
+# when an address follows (alone, it is left to the number rule, which sees whole runs).
 _POSTAL_ADDRESS_RE = re.compile(
-    rf"{_POSTAL}(?P<tail> ?(?:{_STOP}{{0,40}}?(?:{_HOUSE_FULL}|{_HOUSE_BAN}|{_HOUSE_HYPHEN}){_ROOM}|{_PLACE_CHAR}{{1,30}}))?"
+    rf"〒 ?[0-9]{{3}}-?[0-9]{{4}}(?![0-9-])(?P<tail>{_ADDRESS_TAIL})?"
+    rf"|(?<![0-9-])[0-9]{{3}}-[0-9]{{4}}(?![0-9-])(?P<tail2> ?(?={_PLACE_CHAR}){_ADDRESS_TAIL})"
 )
 _ADDRESS_RE = re.compile(
     rf"{_PLACE}(?:{_HOUSE_FULL}|{_HOUSE_BAN}){_ROOM}|{_PLACE}{_ADMIN}{_PLACE}{_HOUSE_HYPHEN}{_ROOM}"
@@ -128,13 +131,27 @@ def _birth_spans(folded: str) -> Iterable[Span]:
 
 
 def _address_spans(folded: str) -> Iterable[Span]:
+    # Digits that belong to a run of 10 or more are a phone, card or マイナンバー: the
+    # number rule masks the whole run, so no address may take a piece of it.
+    long_runs = [(m.start(), m.end()) for m in _DIGIT_RUN_RE.finditer(folded) if len(_NON_DIGITS.sub("", m.group())) >= 10]
+
+    def clashes(start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in long_runs)
+
     spans = []
     for m in _POSTAL_ADDRESS_RE.finditer(folded):
-        spans.append((m.start(), m.end(), ADDRESS if m.group("tail") and m.group("tail").strip() else POSTAL_CODE))
+        tail_group = "tail" if m.group("tail") is not None else "tail2"
+        tail = m.group(tail_group)
+        if clashes(m.start(), m.end()):
+            if tail_group == "tail" and not clashes(m.start(), m.start(tail_group)):
+                spans.append((m.start(), m.start(tail_group), POSTAL_CODE))  # 〒 and its code only
+            continue
+        spans.append((m.start(), m.end(), ADDRESS if tail and tail.strip() else POSTAL_CODE))
     taken = [(s, e) for s, e, _ in spans]
     for m in _ADDRESS_RE.finditer(folded):
-        if not any(s < m.end() and m.start() < e for s, e in taken):
-            spans.append((m.start(), m.end(), ADDRESS))
+        if clashes(m.start(), m.end()) or any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        spans.append((m.start(), m.end(), ADDRESS))
     return spans
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.db import Migration, migrate
+from bot.db import Migration, migrate, open_database
 from bot.errors import MadoguchiError
 from bot.privacy.masking import mask_personal_data
 
@@ -75,6 +77,10 @@ REVIEW_OUTCOMES = (
     Outcome.FEEDBACK_NEGATIVE.value, Outcome.HANDOFF_REQUESTED.value,
 )
 _UNANSWERED_QUESTIONS = (Outcome.CLARIFY.value, Outcome.CANNOT_ANSWER.value, Outcome.UNCLEAR.value)
+
+
+_open_logs: dict[str, "ReviewLog"] = {}
+_open_lock = threading.Lock()
 
 
 class ReviewError(MadoguchiError):
@@ -249,9 +255,24 @@ class ReviewLog:
         with self._lock:
             migrate(db, MIGRATIONS)
 
+    def query(self, sql: str, params: Sequence | None = None) -> list[dict]:
+        """Run a read-only query on the database (rows as dicts)."""
+        return self._query(sql, params)
+
     def _query(self, sql: str, params: Sequence | None = None) -> list[dict]:
         with self._lock:
             return list(self.db.query(sql, params or []))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "ReviewLog":
+        """The review log of the database file ``path``, opened once per process."""
+        key = str(Path(path).resolve())
+        with _open_lock:
+            log = _open_logs.get(key)
+            if log is None:
+                log = cls(open_database(key))
+                _open_logs[key] = log
+            return log
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

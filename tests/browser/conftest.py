@@ -38,9 +38,13 @@ class WebStack(Stack):
     credentials: Path | None = None
 
     def _spawn(self, name, cmd):
-        if name == "rasa" and self.credentials is not None:
+        if name == "rasa":
             cmd = list(cmd)
-            cmd[cmd.index("--credentials") + 1] = str(self.credentials)
+            if self.credentials is not None:
+                cmd[cmd.index("--credentials") + 1] = str(self.credentials)
+            # A generated token may start with "-", which argparse reads as an option.
+            at = cmd.index("--auth-token")
+            cmd[at:at + 2] = [f"--auth-token={cmd[at + 1]}"]
         return super()._spawn(name, cmd)
 
 
@@ -54,6 +58,7 @@ def web_settings(tmp_path_factory, project_root, fixture_kb_dir) -> Settings:
         models_dir=work / "models",
         rasa_port=free_port(),
         actions_port=free_port(),
+        console_port=free_port(),
     ).resolved()
 
 
@@ -69,7 +74,8 @@ def web_stack(web_settings, tmp_path_factory):
         "  retry_ms: 1000\n",
         encoding="utf-8",
     )
-    stack = WebStack(web_settings, result.model_path, log_dir=web_settings.var_dir / "logs", credentials=credentials)
+    stack = WebStack(web_settings, result.model_path, log_dir=web_settings.var_dir / "logs",
+                     with_console=False, credentials=credentials)
     stack.start(timeout=240)
     yield stack
     stack.stop()

@@ -22,12 +22,12 @@ CLARIFY = {
     "text": "もしかして、次のどれかですか？ 当てはまるものを選んでください。",
     "buttons": [
         {"title": "粗大ごみの出し方を教えてください。", "payload": '/choose_faq{"faq_id": "gomi-sodai"}'},
-        {"title": "ごみの収集日を知りたいです。", "payload": '/choose_faq{"faq_id": "gomi-calendar"}'},
+        {"title": "ごみの収集日はどうやって調べればよいですか。", "payload": '/choose_faq{"faq_id": "gomi-calendar"}'},
         {"title": "どれでもない", "payload": "/none_of_these"},
     ],
     "custom": {"type": "clarify", "faq_id": None, "confidence": 0.3,
                "candidates": [{"faq_id": "gomi-sodai", "question": "粗大ごみの出し方を教えてください。", "score": 0.3},
-                              {"faq_id": "gomi-calendar", "question": "ごみの収集日を知りたいです。", "score": 0.28}]},
+                              {"faq_id": "gomi-calendar", "question": "ごみの収集日はどうやって調べればよいですか。", "score": 0.28}]},
 }
 
 
@@ -45,10 +45,11 @@ def valid(messages):
 
 def test_clarify_candidates_become_quick_reply_postbacks_and_are_listed_in_full():
     [msg] = valid(from_bot_messages([CLARIFY]))
-    assert msg["text"].splitlines()[1:] == ["1. 粗大ごみの出し方を教えてください。", "2. ごみの収集日を知りたいです。"]
+    assert msg["text"].splitlines()[1:] == ["1. 粗大ごみの出し方を教えてください。", "2. ごみの収集日はどうやって調べればよいですか。"]
     actions = [i["action"] for i in msg["quickReply"]["items"]]
     assert [a["data"] for a in actions] == [b["payload"] for b in CLARIFY["buttons"]]
-    assert actions[0]["label"] == "1. 粗大ごみの出し方を教えてくださ…" and line_length(actions[0]["label"]) == 20
+    assert actions[0]["label"] == "1. 粗大ごみの出し方を教えてください。"  # exactly 20: kept whole
+    assert actions[1]["label"] == "2. ごみの収集日はどうやって調べれば…" and line_length(actions[1]["label"]) == 20
     assert actions[0]["displayText"] == "粗大ごみの出し方を教えてください。"
     assert actions[2] == {"type": "postback", "label": "どれでもない", "data": "/none_of_these", "displayText": "どれでもない"}
 

@@ -58,6 +58,7 @@ class Call:
     body: bytes
     status: int = 0
     answer: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def json(self) -> Any:
@@ -280,10 +281,10 @@ class FakeLinePlatform:
 
     async def _reply(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request)
-        if early:
+        if early is not None:
             return early
         body, bad = await self._json_body(call)
-        if bad:
+        if bad is not None:
             return bad
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
@@ -298,10 +299,10 @@ class FakeLinePlatform:
 
     async def _push(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request)
-        if early:
+        if early is not None:
             return early
         body, bad = await self._json_body(call)
-        if bad:
+        if bad is not None:
             return bad
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
@@ -322,10 +323,10 @@ class FakeLinePlatform:
 
     async def _create_rich_menu(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request)
-        if early:
+        if early is not None:
             return early
         body, bad = await self._json_body(call)
-        if bad:
+        if bad is not None:
             return bad
         problems = check_rich_menu(body)
         if problems:
@@ -336,13 +337,13 @@ class FakeLinePlatform:
 
     async def _list_rich_menus(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request)
-        if early:
+        if early is not None:
             return early
         return self._answer(call, 200, {"richmenus": [{"richMenuId": k, **v} for k, v in self.rich_menus.items()]})
 
     async def _upload_image(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request, "/v2/bot/richmenu/{id}/content")
-        if early:
+        if early is not None:
             return early
         rich_menu_id = request.match_info["id"]
         content_type = request.headers.get("Content-Type", "")
@@ -357,7 +358,7 @@ class FakeLinePlatform:
 
     async def _delete_rich_menu(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request, "/v2/bot/richmenu/{id}")
-        if early:
+        if early is not None:
             return early
         if self.rich_menus.pop(request.match_info["id"], None) is None:
             return self._answer(call, 404, {"message": "Not found"})
@@ -365,7 +366,7 @@ class FakeLinePlatform:
 
     async def _set_default(self, request: web.Request) -> web.Response:
         call, early = await self._begin(request, "/v2/bot/user/all/richmenu/{id}")
-        if early:
+        if early is not None:
             return early
         rich_menu_id = request.match_info["id"]
         if rich_menu_id not in self.rich_menus or rich_menu_id not in self.rich_menu_images:

@@ -94,3 +94,15 @@ def test_empty_rows_are_skipped_and_reported(tmp_path):
 
 def test_column_mapping_by_name():
     assert map_columns(["ID", "問い合わせ文", "応答文", "カテゴリ"]) == {"id": "ID", "question": "問い合わせ文", "answer": "応答文", "category": "カテゴリ"}
+
+
+def test_duplicate_questions_are_skipped_and_reported(tmp_path, fixture_kb_dir):
+    import shutil
+
+    shutil.copytree(fixture_kb_dir, tmp_path / "k")
+    src = tmp_path / "d.csv"
+    src.write_text("id,question,answer\n1,住民票の写しはどこで取れますか。,市民課です。\n2,新しい質問,答え\n3,新しい質問,別の答え\n", encoding="utf-8")
+    report = import_faq_file(src, tmp_path / "k", prefix="d")
+    assert report.faqs == 1
+    assert report.skipped == ["d-1: same question as FAQ 'juminhyo-get'", "d-3: same question as FAQ 'd-2'"]
+    check(tmp_path / "k", 10)

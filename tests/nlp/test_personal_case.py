@@ -34,3 +34,8 @@ def test_personal_cases(text):
 )
 def test_general_questions_are_not_personal(text):
     assert not is_personal_case(text)
+
+
+@pytest.mark.parametrize("text", ["妻が申請した児童手当の認定はもう終わっていますか", "おととい出した届出はどうなりましたか"])
+def test_own_actions_with_status(text):
+    assert is_personal_case(text)

@@ -1,0 +1,118 @@
+"""``bot staff``: accounts of the staff console (add, reset password, list, disable)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.errors import MadoguchiError
+
+
+def _accounts(ctx: click.Context):
+    from bot.console.accounts import StaffAccounts
+    from bot.handoff.store import HandoffStore
+
+    store = HandoffStore.open(ctx.obj["settings"].database_path)
+    return StaffAccounts(store.db), store
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("password", hide_input=True, confirmation_prompt="password (again)")
+
+
+@click.group()
+def staff() -> None:
+    """Accounts of the staff console (stored in var/madoguchi.db).
+
+    \b
+    Example:
+        bot staff add tanaka --name 田中 --role admin
+        bot staff list
+    """
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name residents see with your replies, e.g. 田中.")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True,
+              help="admin can also read the audit log.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_context
+def add(ctx: click.Context, username: str, display_name: str, role: str, password_stdin: bool) -> None:
+    """Create a console account (asks for the password, at least 10 characters).
+
+    \b
+    Example:
+        bot staff add tanaka --name 田中 --role admin
+        echo 'a long passphrase' | bot staff add suzuki --name 鈴木 --password-stdin
+    """
+    accounts, store = _accounts(ctx)
+    try:
+        account = accounts.add(username, display_name, _read_password(password_stdin), role)
+    except MadoguchiError as exc:
+        raise click.ClickException(str(exc)) from None
+    store.audit("cli", "staff.add", f"staff:{account.username}", f"role={account.role}")
+    click.echo(f"created {account.username} ({account.display_name}, {account.role})")
+
+
+@staff.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
+@click.pass_context
+def passwd(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Set a new password for an account; its open log-ins end.
+
+    \b
+    Example:
+        bot staff passwd tanaka
+    """
+    accounts, store = _accounts(ctx)
+    try:
+        accounts.set_password(username, _read_password(password_stdin))
+    except MadoguchiError as exc:
+        raise click.ClickException(str(exc)) from None
+    store.audit("cli", "staff.passwd", f"staff:{username}")
+    click.echo(f"password of {username} changed; they need to log in again")
+
+
+@staff.command("list")
+@click.pass_context
+def list_accounts(ctx: click.Context) -> None:
+    """List the accounts with their role and whether they are disabled.
+
+    \b
+    Example:
+        bot staff list
+    """
+    accounts, _ = _accounts(ctx)
+    rows = accounts.list()
+    if not rows:
+        click.echo("no accounts yet; create one with: bot staff add USERNAME --name 田中 --role admin")
+        return
+    for a in rows:
+        state = "disabled" if a.disabled else "active"
+        click.echo(f"{a.username:20s} {a.display_name:10s} {a.role:6s} {state:8s} created {a.created_at[:10]}")
+
+
+@staff.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@click.pass_context
+def disable(ctx: click.Context, username: str, enable: bool) -> None:
+    """Disable an account (it can no longer log in; open log-ins end at once).
+
+    \b
+    Example:
+        bot staff disable suzuki
+        bot staff disable suzuki --enable
+    """
+    accounts, store = _accounts(ctx)
+    try:
+        accounts.set_disabled(username, not enable)
+    except MadoguchiError as exc:
+        raise click.ClickException(str(exc)) from None
+    store.audit("cli", "staff.enable" if enable else "staff.disable", f"staff:{username}")
+    click.echo(f"{username} {'enabled' if enable else 'disabled'}")
