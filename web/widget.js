@@ -415,9 +415,28 @@
     ]);
   }
 
-  function replaceRendered(record) {
-    var old = log.querySelector('[data-id="' + record.id + '"]');
-    if (old) { old.replaceWith(renderMessage(record)); }
+  // Updates change the message in place: replacing it whole would make screen readers
+  // read it again from the live region.
+  function messageNode(record) {
+    return log.querySelector('[data-id="' + record.id + '"]');
+  }
+
+  function markChosen(record) {
+    var node = messageNode(record);
+    if (!node) { return; }
+    Array.prototype.forEach.call(node.querySelectorAll(".mdg-choice"), function (button, index) {
+      button.disabled = true;
+      if (index === record.chosen) {
+        button.classList.add("mdg-chosen");
+        button.appendChild(hidden("（" + T.chosen + "）"));
+      }
+    });
+  }
+
+  function markFeedback(record) {
+    var node = messageNode(record);
+    var old = node && node.querySelector(".mdg-feedback");
+    if (old) { old.replaceWith(feedbackBlock(record)); }
   }
 
   function scrollToMessage(node, isBot) {
@@ -461,9 +480,7 @@
 
   function renderAll() {
     log.textContent = "";
-    if (!state.messages.length) {
-      log.appendChild(el("div", { class: "mdg-msg mdg-bot mdg-greeting" }, [hidden(T.bot + "："), richText(T.greeting)]));
-    }
+    log.appendChild(el("div", { class: "mdg-msg mdg-bot mdg-greeting" }, [hidden(T.bot + "："), richText(T.greeting)]));
     state.messages.forEach(function (record) { log.appendChild(renderMessage(record)); });
     updateHandoffBar();
   }
@@ -623,7 +640,7 @@
     if (!button || (record.chosen !== undefined && record.chosen !== null)) { return; }
     record.chosen = index;
     save();
-    replaceRendered(record);
+    markChosen(record);
     input.focus(); // the pressed button is now disabled; keep keyboard users in the panel
     send(button.payload, String(button.title || button.payload));
   }
@@ -632,7 +649,7 @@
     if (record.feedback) { return; }
     record.feedback = value;
     save();
-    replaceRendered(record);
+    markFeedback(record);
     input.focus();
     send(value === "yes" ? "/feedback_positive" : "/feedback_negative", false);
   }
@@ -730,6 +747,21 @@
     disconnectedAt = null;
     container.removeAttribute("data-stream");
   }
+
+  // data-storage="local": another tab of the same site changed the conversation.
+  window.addEventListener("storage", function (event) {
+    if (!store || event.storageArea !== store || event.key !== config.storageKey) { return; }
+    var before = state.sender;
+    state = loadState();
+    state.open = !panel.hidden; // each tab keeps its own panel open or closed
+    renderAll();
+    setLargeText(state.largeText);
+    updateLauncher();
+    if (state.sender !== before) {
+      disconnectStream();
+      if (state.sender) { connectStream(); }
+    }
+  });
 
   window.addEventListener("online", function () {
     if (source && source.readyState !== 1) { disconnectStream(); }

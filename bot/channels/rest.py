@@ -56,6 +56,14 @@ class MadoguchiRestInput(InputChannel):
     def name(cls) -> Text:
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: Any) -> "MadoguchiRestInput":
+        # Called once when the Rasa server starts: the place to install our Rasa fixes.
+        from bot import rasa_patches
+
+        rasa_patches.apply()
+        return cls()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("madoguchi_rest_webhook", __name__)
 

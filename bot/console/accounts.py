@@ -29,7 +29,8 @@ from bot.errors import MadoguchiError
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 256
 MAX_SESSION_HOURS = 12  # a log-in never lasts longer than a working day
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MiB, about 50 ms per check
+SCRYPT_COST = 2**14  # scrypt's n: 16 MiB and about 50–150 ms per check
+_SCRYPT = {"n": SCRYPT_COST, "r": 8, "p": 1}
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MAX_DISPLAY_NAME_CHARS = 20
 

@@ -288,7 +288,7 @@ def create_faq(knowledge_dir: Path, draft: FaqDraft, today: dt.date | None = Non
         raise KnowledgeEditError("the question is empty", hint="write the question as residents would ask it")
     if not draft.answer.strip():
         raise KnowledgeEditError("the answer is empty", hint="write a short, polite answer (です・ます)")
-    file_name = Path(draft.file or "").name
+    file_name = (draft.file or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_-]+\.yml", file_name):
         raise KnowledgeEditError(f"file name '{draft.file}' is not valid", hint="use a name like gomi.yml under faq/")
     path = knowledge_dir / "faq" / file_name

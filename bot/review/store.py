@@ -225,8 +225,10 @@ class Question:
 
 
 def _clean_candidates(candidates: Iterable[dict] | None) -> list[dict]:
-    out = []
-    for c in list(candidates or [])[:MAX_CANDIDATES]:
+    out: list[dict] = []
+    for c in candidates or []:
+        if len(out) >= MAX_CANDIDATES:
+            break
         if not isinstance(c, dict) or not c.get("faq_id"):
             continue
         score = c.get("score")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import http.server
 import shutil
 import socket
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +97,38 @@ def site(proxy) -> str:
     """Base URL of the web channel as the browser sees it (through the proxy)."""
     proxy.resume()
     return f"http://127.0.0.1:{proxy.port}/webhooks/web/"
+
+
+@pytest.fixture()
+def city_site():
+    """A stand-in for the city's own website: another origin on loopback serving one page.
+
+    Yields a function ``publish(html) -> url``.
+    """
+    pages: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"not found")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def publish(html: str, path: str = "/kurashi/") -> str:
+        pages[path] = html.encode("utf-8")
+        return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    yield publish
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -189,7 +189,7 @@ def test_a_failed_send_says_so_and_keeps_the_text(page, site, proxy):
     expect(answer).to_be_visible()
 
 
-def test_embedded_on_another_site_with_configured_texts(page, site, rasa_api):
+def test_embedded_on_another_site_with_configured_texts(page, site, rasa_api, city_site):
     """The city's own site (another origin) with one <script> tag, texts set by data- attributes."""
     city_page = f"""<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>テスト市</title>
         <style>html {{ font-size: 62.5%; }} button {{ color: red !important; background: yellow; }}</style></head>
@@ -198,8 +198,8 @@ def test_embedded_on_another_site_with_configured_texts(page, site, rasa_api):
         <script src="{site}widget.js" defer data-title="テスト市 AIチャット" data-storage="local"
                 data-position="left" data-text-launcher="AIに質問" data-text-feedback-question="解決しましたか？"></script>
         </body></html>"""
-    page.route("http://www.city.example/**", lambda route: route.fulfill(body=city_page, content_type="text/html; charset=utf-8"))
-    page.goto("http://www.city.example/kurashi/")
+    url = city_site(city_page)
+    page.goto(url)
     widget = Widget(page)
     expect(page.locator(".mdg")).to_have_attribute("data-ready", "true")
     expect(widget.launcher).to_have_text("AIに質問")
@@ -221,6 +221,16 @@ def test_embedded_on_another_site_with_configured_texts(page, site, rasa_api):
     expect(page.locator(".mdg-staff img")).to_have_count(0)
     assert page.evaluate("window.hacked") is None
     expect(page.locator(".mdg-from-staff")).to_have_text("市役所の職員")
+
+    # data-storage="local": a second tab shows the same conversation and gets pushes too.
+    tab = page.context.new_page()
+    tab.goto(url)
+    other = Widget(tab)
+    expect(other.bot_messages).to_have_count(2)
+    other.wait_stream_open()
+    rasa_api(stored["sender"], [bot_event("両方のタブに届きます。", {"type": "staff", "staff_name": "田中"})])
+    for p in (page, tab):
+        expect(p.locator(".mdg-staff")).to_have_count(2)
 
 
 def test_keyboard_only(page, site):

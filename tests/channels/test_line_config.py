@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.line import LineChannelConfig, sender_id_for, user_id_from_sender
+from bot.channels.line import sender_id_for, user_id_from_sender
+from bot.line.config import LineChannelConfig
 from bot.errors import ConfigError
 from bot.line.credentials import effective_credentials, write_effective_credentials
 
@@ -89,6 +90,7 @@ def test_channel_config_from_credentials():
         ({"channel_secret": "s", "access_token": "t", "chanel_secret": "x"}, "unknown key(s) chanel_secret"),
         ({"channel_secret": "s", "access_token": "t", "max_attempts": 0}, "max_attempts must be a positive number"),
         ({"channel_secret": "s", "access_token": "t", "timeout_seconds": "10"}, "timeout_seconds must be a positive number"),
+        ({"channel_secret": "s", "access_token": "t", "max_concurrent_events": 1.5}, "must be a whole number"),
         ({"channel_secret": "s", "access_token": "t", "api_base_url": "api.line.me"}, "must be an http(s) URL"),
     ],
 )

@@ -10,7 +10,8 @@ import asyncio
 
 import pytest
 
-from bot.channels.line import ChannelBusy, LineChannelConfig, LineEventProcessor, LinePushOutput
+from bot.channels.line import ChannelBusy, LineEventProcessor, LinePushOutput
+from bot.line.config import LineChannelConfig
 from bot.line.client import LineApiError, LineClient
 from bot.line.events import parse_event
 from bot.line.menus import ERROR_TEXT, GROUP_TEXT, LOCATION_TEXT, NOT_TEXT_TEXT, WELCOME_TEXT

@@ -26,7 +26,7 @@ def test_items_for_every_kind_of_event():
     assert [(i["index"], i["kind"]) for i in items] == [
         (1, "system"), (2, "user"), (3, "bot"), (5, "user"), (6, "system"), (7, "staff"), (8, "system")]
     user = items[1]
-    assert user["time"] == "2026-09-22T14:13:20+00:00"
+    assert user["time"] == "2026-09-21T14:13:20+00:00"
     assert user["decision"]["confidence"] == 0.234 and len(user["decision"]["candidates"]) == 5
     assert items[2]["buttons"] == ["質問0"] and items[2]["type"] == "clarify"
     assert items[3]["button"] == "質問0" and items[3]["decision"] is None

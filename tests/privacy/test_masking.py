@@ -143,7 +143,7 @@ def _check_masked(prefix: str, number: str, suffix: str, placeholder: str) -> No
     assert mask_personal_data(masked) == masked
 
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -1,0 +1,97 @@
+"""Grouping unanswered questions by topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.review.grouping import QuestionGroup, QuestionGrouper, sort_groups, suggestions_for
+from bot.review.store import Question
+
+TOPICS = {
+    "商品券": ["プレミアム商品券はどこで買えますか", "プレミアム付き商品券の販売場所を教えて", "商品券　いつから販売",
+            "ぷれみあむしょうひんけん", "プレミアム商品券の申し込み方法", "プレミアム商品券って売り切れ？",
+            "商品券はどこで使えますか", "プレミアム付商品券の購入方法"],
+    "給付金": ["物価高騰の給付金はもらえますか", "物価高騰対策給付金の申請方法", "物価高騰の給付金　いつ振り込まれる",
+            "きゅうふきん　もらえる？", "低所得世帯向け給付金の対象は", "給付金の申請書をなくしました"],
+    "熊": ["クマが出たらどこに連絡すればいい", "クマの目撃情報を知りたい", "くまがでた", "公園に熊が出たって本当？"],
+    "ホタル": ["ホタル祭りはいつですか", "ほたるまつりの日程", "蛍祭りの駐車場"],
+    "暗証番号": ["マイナンバーカードの暗証番号を忘れた", "暗証番号忘れた"],
+}
+SINGLES = ["今日の天気は？", "市長の好きな食べ物は？", "😀", "株価を教えて", "パスポートの写真のサイズ", "犬が逃げました"]
+
+
+@pytest.fixture(scope="module")
+def grouper(project_root):
+    from bot.knowledge.loader import load_knowledge
+
+    kb = load_knowledge(project_root / "knowledge").kb
+    return QuestionGrouper(background=[u for f in kb.faqs for u in f.utterances])
+
+
+def q(i: int, text: str, minutes: int = 0, **kw) -> Question:
+    created = dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=minutes)
+    return Question(id=i, created_at=created.isoformat(), conversation_id=f"c{i}", channel=kw.pop("channel", "rest"),
+                    text=text, outcome=kw.pop("outcome", "cannot_answer"), **kw)
+
+
+def test_forty_ways_of_asking_one_topic_form_one_group_each(grouper):
+    texts = [t for ts in TOPICS.values() for t in ts] + SINGLES
+    topic_of = {t: name for name, ts in TOPICS.items() for t in ts}
+    groups = grouper.group([q(i, t) for i, t in enumerate(texts, 1)])
+    found = sorted(sorted(topic_of.get(x.text, x.text) for x in g.questions) for g in groups)
+    expected = sorted([[name] * len(ts) for name, ts in TOPICS.items()] + [[s] for s in SINGLES])
+    assert found == expected
+
+
+def test_masked_placeholders_do_not_pull_questions_together(grouper):
+    groups = grouper.group([q(1, "電話は［電話番号］です。ホタル祭りはいつ"), q(2, "［電話番号］に連絡ください。犬が逃げました"),
+                            q(3, "ほたるまつりの日程")])
+    assert sorted(sorted(x.id for x in g.questions) for g in groups) == [[1, 3], [2]]
+
+
+def test_sorting_frequent_and_newest(grouper):
+    questions = [q(1, "ホタル祭りはいつですか", 0), q(2, "ほたるまつりの日程", 5), q(3, "蛍祭りの駐車場", 10),
+                 q(4, "犬が逃げました", 60)]
+    frequent = grouper.group(questions)
+    assert [g.key for g in frequent] == [1, 4]
+    assert frequent[0].count == 3 and frequent[0].label == "ホタル祭りはいつですか"
+    assert [g.key for g in sort_groups(frequent, "newest")] == [4, 1]
+
+
+def test_identical_texts_are_counted(grouper):
+    groups = grouper.group([q(1, "ホタル祭り"), q(2, "ホタル祭り。"), q(3, "ほたる祭り")])
+    [g] = groups
+    assert g.texts()[0] == ("ホタル祭り", 2)
+    assert g.count == 3 and g.ids == [1, 2, 3]
+
+
+def test_group_facts_and_suggestions():
+    c1 = [{"faq_id": "gomi-sodai-apply", "question": "粗大ごみ", "score": 0.3}, {"faq_id": "gomi-spray", "question": "スプレー", "score": 0.2}]
+    c2 = [{"faq_id": "gomi-sodai-apply", "question": "粗大ごみ", "score": 0.5}]
+    g = QuestionGroup([q(1, "a", candidates=c1, category="ごみ", department="gomi", channel="web"),
+                       q(2, "b", candidates=c2, outcome="clarify", category="ごみ", department="gomi", channel="line"),
+                       q(3, "c", outcome="feedback_negative", faq_id="gomi-calendar", channel="web")])
+    assert g.category() == "ごみ" and g.department() == "gomi"
+    assert g.outcomes() == {"cannot_answer": 1, "clarify": 1, "feedback_negative": 1}
+    assert g.channels() == {"web": 2, "line": 1}
+    s = suggestions_for(g.questions)
+    assert [(x.faq_id, x.votes, x.score) for x in s] == [("gomi-sodai-apply", 2, 0.4), ("gomi-spray", 1, 0.2), ("gomi-calendar", 1, 0.0)]
+
+
+def test_leader_clustering_for_many_texts(grouper, monkeypatch):
+    import bot.review.grouping as grouping
+
+    monkeypatch.setattr(grouping, "MAX_EXACT", 3)
+    texts = ["ホタル祭りはいつですか", "ほたるまつりの日程", "プレミアム商品券はどこで買えますか", "プレミアム商品券の購入方法", "犬が逃げました"]
+    labels = grouper.cluster_texts(texts, [5, 1, 4, 1, 1])
+    assert labels[0] == labels[1] and labels[2] == labels[3]
+    assert len({labels[0], labels[2], labels[4]}) == 3
+
+
+def test_empty_and_single():
+    g = QuestionGrouper()
+    assert g.group([]) == []
+    [only] = g.group([q(1, "😀")])
+    assert only.label == "😀"
