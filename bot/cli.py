@@ -106,6 +106,8 @@ def _start_stack(s, log_dir: Path | None):
 
     stack.start(on_wait=progress)
     click.echo(f"ready after {time.monotonic() - started:.1f} s")
+    for note in stack.notes:
+        click.echo(f"  note: {note}")
     return stack
 
 

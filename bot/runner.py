@@ -52,6 +52,7 @@ class Stack:
     log_dir: Path | None = None
     with_console: bool = True
     processes: list[subprocess.Popen] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. channels left off, for the user
 
     @property
     def rasa_url(self) -> str:
@@ -95,6 +96,20 @@ class Stack:
             y.dump(data, fh)
         return target
 
+    def runtime_credentials(self) -> Path:
+        """credentials.yml without the channels whose environment variables are unset.
+
+        Rasa refuses to start when a ``${VAR}`` in credentials.yml is unset; a city
+        without a LINE account must still be able to run the assistant.
+        """
+        from bot.line.credentials import write_effective_credentials
+
+        target = self.settings.var_dir / "credentials.runtime.yml"
+        result = write_effective_credentials(self.settings.project_dir / "credentials.yml", target, rasa_env(self.settings))
+        for channel, missing in result.skipped.items():
+            self.notes.append(f"channel {channel} is off: set {', '.join(missing)} to turn it on")
+        return target
+
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
         s = self.settings
         console = self.with_console and console_available()
@@ -116,7 +131,7 @@ class Stack:
                 "--model", str(self.model),
                 "--interface", s.host,
                 "--port", str(s.rasa_port),
-                "--credentials", str(s.project_dir / "credentials.yml"),
+                "--credentials", str(self.runtime_credentials()),
                 "--endpoints", str(self.runtime_endpoints()),
                 "--cors", "*",
                 # Rasa's HTTP API: the delivery seam for staff replies and hand-off

@@ -210,7 +210,11 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 def _login_response(request: web.Request, login_html, error: str, status: int, username: str = "") -> web.Response:
-    token = secrets.token_urlsafe(24)
+    # Reuse the token the browser already holds, so that two loads of the page (a reload,
+    # a prefetch) cannot leave a form whose token no longer matches the cookie.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not (20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
+        token = secrets.token_urlsafe(24)
     resp = web.Response(text=login_html(token, safe_next(request.query.get("next")), error, username), status=status,
                         content_type="text/html", charset="utf-8")
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/login")

@@ -273,5 +273,10 @@ def suggestions_for(questions: Iterable[Question], limit: int = 3) -> list[Sugge
         if q.faq_id and q.outcome != "answer":  # the FAQ that did not help is a candidate too
             votes[q.faq_id] += 1
             titles.setdefault(q.faq_id, "")
+        if q.next_action == "picked_candidate" and q.next_faq_id:
+            # The resident chose it: the strongest hint that this FAQ answers the question.
+            total[q.next_faq_id] += 1.0
+            votes[q.next_faq_id] += 1
+            titles.setdefault(q.next_faq_id, "")
     ranked = sorted(votes, key=lambda f: (total[f], votes[f]), reverse=True)
     return [Suggestion(f, titles[f], round(total[f] / votes[f], 4), votes[f]) for f in ranked[:limit]]

@@ -95,3 +95,9 @@ def test_empty_and_single():
     assert g.group([]) == []
     [only] = g.group([q(1, "😀")])
     assert only.label == "😀"
+
+
+def test_the_candidate_a_resident_picked_comes_first():
+    cands = [{"faq_id": "a", "question": "A", "score": 0.5}, {"faq_id": "b", "question": "B", "score": 0.45}]
+    picked = q(1, "x", outcome="clarify", candidates=cands, next_action="picked_candidate", next_faq_id="b")
+    assert [s.faq_id for s in suggestions_for([picked, q(2, "y", candidates=cands)])] == ["b", "a"]

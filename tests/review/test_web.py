@@ -63,7 +63,30 @@ async def client(aiohttp_client, review_settings, service, training):
     console = web.Application(middlewares=[console_session])
     job = RetrainJob(review_settings, train_fn=training.train, reload_fn=training.reload)
     console.add_subapp("/review", create_review_app(review_settings, service=service, retrain_job=job))
-    return await aiohttp_client(console)
+    # A Host header without a port: aiohttp 3.9.5 with yarl >= 1.13 (our lock) fails to build
+    # request.url when Host has a port, and sub-application routing needs it
+    # (aio-libs/aiohttp#9307, fixed in aiohttp 3.10.7). See test_routing_with_a_port_in_host.
+    return await aiohttp_client(console, headers={"Host": "127.0.0.1"})
+
+
+def _request_url_works_with_a_port() -> bool:
+    from aiohttp.test_utils import make_mocked_request
+
+    try:
+        make_mocked_request("GET", "/", headers={"Host": "127.0.0.1:8080"}).url  # noqa: B018
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.xfail(not _request_url_works_with_a_port(), strict=True,
+                   reason="aiohttp 3.9.5 + yarl>=1.13 cannot build request.url when Host has a port "
+                          "(aio-libs/aiohttp#9307); pin yarl<1.13 or use aiohttp>=3.10.7")
+async def test_routing_with_a_port_in_host(aiohttp_client, review_settings, service):
+    console = web.Application()
+    console.add_subapp("/review", create_review_app(review_settings, service=service))
+    plain = await aiohttp_client(console)  # sends Host: 127.0.0.1:<port>, as browsers do
+    assert (await plain.get("/review/dashboard")).status == 200
 
 
 def ask(log, clock, conv, text, outcome="cannot_answer", minutes=0, **kw):
@@ -188,24 +211,29 @@ async def test_bad_input_gets_a_clear_4xx_never_a_500(client, hotaru, method, pa
         assert re.search(r"[ぁ-ん]", await resp.text())  # a Japanese explanation
 
 
+async def wait_status(client, done, timeout: float = 20.0) -> dict:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await (await client.get("/review/retrain/status")).json()
+        if done(status) or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
+
+
 async def test_retrain_shows_progress_and_reloads(client, training):
     resp = await client.post("/review/retrain", data={"force": "1"}, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/review/retrain"
+    status = await wait_status(client, lambda s: s["phase"] != "checking")
+    assert status["running"] and status["phase"] == "training"  # held there by the gate
     html = await (await client.get("/review/retrain")).text()
     assert '<meta http-equiv="refresh" content="2">' in html and "<progress" in html and "モデルを学習しています" in html
-    status = await (await client.get("/review/retrain/status")).json()
-    assert status["running"] and status["phase"] == "training"
     busy = await client.post("/review/retrain", data={})
     assert "すでに学習中です" in await busy.text()
     training.gate.set()
-    client.server.app  # noqa: B018 - keep the app alive while the job finishes
-    for _ in range(100):
-        status = await (await client.get("/review/retrain/status")).json()
-        if not status["running"]:
-            break
-        import asyncio
-
-        await asyncio.sleep(0.05)
+    status = await wait_status(client, lambda s: not s["running"])
     assert status["phase"] == "done" and status["reloaded"] and status["progress"] == 1.0
     assert training.trained == 1 and len(training.reloaded) == 1
     html = await (await client.get("/review/retrain")).text()
@@ -217,14 +245,7 @@ async def test_retrain_refuses_an_invalid_knowledge_base(client, training, revie
     shimin.write_text(shimin.read_text(encoding="utf-8").replace("question: 住民票の写しはどこで取れますか。", "question:"), encoding="utf-8")
     training.gate.set()
     await client.post("/review/retrain", data={"force": "1"})
-    job_status = None
-    for _ in range(100):
-        job_status = await (await client.get("/review/retrain/status")).json()
-        if not job_status["running"]:
-            break
-        import asyncio
-
-        await asyncio.sleep(0.05)
+    job_status = await wait_status(client, lambda s: not s["running"])
     assert job_status["phase"] == "failed" and "question が空です" in job_status["message"]
     assert training.trained == 0
 
