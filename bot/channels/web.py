@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -223,8 +224,8 @@ class PushHub:
         """Kept events newer than ``after_id`` (none when the browser has no id yet)."""
         if after_id is None:
             return []
-        self._expire()
-        return [e for e in self._buffers.get(sender, ()) if e.id > after_id]
+        oldest = self.clock() - self.replay_seconds
+        return [e for e in self._buffers.get(sender, ()) if e.id > after_id and e.at >= oldest]
 
     def _expire(self) -> None:
         oldest = self.clock() - self.replay_seconds
@@ -298,10 +299,10 @@ class WebInput(InputChannel):
             return await self._stream(request)
 
         @bp.route("/<path:path>", methods=["GET"])
-        async def static(_: Request, path: str) -> HTTPResponse:
+        async def static(request: Request, path: str) -> HTTPResponse:
             if not path.strip("/"):  # GET /webhooks/web/: a health check
                 return _json_response({"status": "ok"})
-            return self._static(path)
+            return self._static(request, path)
 
         return bp
 
@@ -383,7 +384,7 @@ class WebInput(InputChannel):
             self.hub.unsubscribe(sub)
         return None
 
-    def _static(self, path: str) -> HTTPResponse:
+    def _static(self, request: Request, path: str) -> HTTPResponse:
         entry = STATIC_FILES.get(path.strip("/"))
         if entry is None:
             return _json_response({"error": "not_found", "message": "ページが見つかりません。"}, status=404)
@@ -393,8 +394,9 @@ class WebInput(InputChannel):
         except OSError:
             logger.error("web: %s is missing in %s", name, self.config.web_dir)
             return _json_response({"error": "not_found", "message": "ファイルが見つかりません。"}, status=404)
-        return response.raw(
-            body,
-            content_type=content_type,
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-        )
+        # Browsers check for a new version on every page (no-cache) and get a 304 when unchanged.
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        headers = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("if-none-match") == etag:
+            return HTTPResponse(status=304, headers=headers)
+        return response.raw(body, content_type=content_type, headers=headers)

@@ -97,6 +97,11 @@ def _chunks(text: str) -> Iterable[tuple[int, str]]:
         start = end
 
 
+@lru_cache(maxsize=4096)
+def _cached_morphemes(split_mode: str, dict_name: str, text: str) -> tuple[Morpheme, ...]:
+    return tuple(JapaneseAnalyzer(split_mode, dict_name)._analyse(text))
+
+
 class JapaneseAnalyzer:
     """Tokenizes Japanese with SudachiPy and derives normalised index terms.
 
@@ -118,9 +123,16 @@ class JapaneseAnalyzer:
         """Morphemes of ``text``; offsets index into ``text`` itself.
 
         Whitespace and zero-width morphemes (Sudachi expands ㍿ into two) are dropped.
+        Short texts are cached: the tokenizer component and the FAQ retriever analyse
+        the same message, and residents ask the same short questions again and again.
         """
         if not text:
             return []
+        if len(text) <= 200:
+            return list(_cached_morphemes(self.split_mode, self.dict_name, text))
+        return self._analyse(text)
+
+    def _analyse(self, text: str) -> list[Morpheme]:
         tokenizer = _sudachi_tokenizer(self.split_mode, self.dict_name)
         cleaned = clean_text(text)
         result: list[Morpheme] = []

@@ -258,6 +258,15 @@ async def test_widget_files_and_demo_pages(server, path, content_type, text):
         assert text in await resp.text()
 
 
+async def test_unchanged_files_are_not_sent_again(server):
+    async with server["http"].get(server["url"] + "widget.js") as resp:
+        etag = resp.headers["ETag"]
+    async with server["http"].get(server["url"] + "widget.js", headers={"If-None-Match": etag}) as resp:
+        assert resp.status == 304 and await resp.read() == b""
+    async with server["http"].get(server["url"] + "widget.js", headers={"If-None-Match": '"old"'}) as resp:
+        assert resp.status == 200 and await resp.text() == "window.x = 1;"
+
+
 @pytest.mark.parametrize("path", ["secret.txt", "..%2Fsecret.txt", "demo/..%2F..%2Fsecret.txt", "demo/index.html", "widget.js.map"])
 async def test_nothing_else_is_served(server, path):
     async with server["http"].get(server["url"] + path) as resp:

@@ -41,7 +41,7 @@ def test_list_and_show(run, seeded):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("#") and "  2×  ほたる祭り\n" in result.output
     data = json.loads(run("list", "--json").output)
-    assert sum(g["count"] for g in data) == 7
+    assert sum(g["count"] for g in data) == 8  # 6 unanswered questions + 2 follow-ups
     hotaru = next(g for g in data if g["label"] in ("ほたる祭り", "ホタル祭りの日程"))
     assert hotaru["count"] == 2 and hotaru["outcomes"] == {"clarify": 1, "cannot_answer": 1}
     shown = run("show", str(hotaru["group"]))
