@@ -12,6 +12,7 @@ run: setup
 	@.venv/bin/bot run
 
 test: setup
+	@./scripts/ensure_chromium.sh   # Debian's headless Chromium for the browser tests (once)
 	@.venv/bin/python -m pytest -q
 
 bench: setup
