@@ -52,8 +52,8 @@
     feedbackThanks: "ご回答ありがとうございました。",
     handoff: "担当者への取り次ぎ",
     handoffQueued: "担当者におつなぎしています…",
-    queuePosition: "現在 {n}番目にお待ちいただいています。",
-    queuePositionShort: "（{n}番目）",
+    queueAhead: "（あなたの前に {n}人）",
+    queueNext: "（次にご案内します）",
     handoffClaimed: "{name}が対応します。",
     handoffClaimedNoName: "担当者が対応します。",
     waiting: "回答を準備しています…",
@@ -370,14 +370,16 @@
     return items.length ? el("div", { class: "mdg-details" }, items) : null;
   }
 
-  // compact: one short line for the bar above the conversation.
-  function handoffStatus(custom, compact) {
+  // The status line of a hand-off message; withQueue adds how many are ahead
+  // (queue_position: 0 = next), for the bar above the conversation.
+  function handoffStatus(custom, withQueue) {
     var status = custom.status;
     var lines = [];
     if (status === "queued") {
       lines.push(el("strong", { class: "mdg-pending", text: T.handoffQueued }));
-      if (typeof custom.queue_position === "number") {
-        lines.push(el("span", { text: fill(compact ? T.queuePositionShort : T.queuePosition, { n: custom.queue_position }) }));
+      var ahead = custom.queue_position;
+      if (withQueue && typeof ahead === "number" && ahead >= 0) {
+        lines.push(el("span", { class: "mdg-queue", text: ahead === 0 ? T.queueNext : fill(T.queueAhead, { n: ahead }) }));
       }
     } else if (status === "claimed") {
       lines.push(el("strong", {

@@ -55,6 +55,7 @@ class KnowledgeImporter(RasaFileImporter):
         knowledge_dir: Optional[Text] = None,
     ) -> None:
         super().__init__(config_file, domain_path, training_data_paths)
+        self._nlu_cache: dict = {}
         # MADOGUCHI_KNOWLEDGE_DIR (benchmarks, other cities) wins over config.yml.
         if os.environ.get("MADOGUCHI_KNOWLEDGE_DIR") or not knowledge_dir:
             self._knowledge_dir = Settings.from_env().knowledge_dir
@@ -62,6 +63,10 @@ class KnowledgeImporter(RasaFileImporter):
             self._knowledge_dir = Path(knowledge_dir)
 
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
-        data = super().get_nlu_data(language)
-        kb = load_valid_knowledge(self._knowledge_dir)
-        return data.merge(faq_training_data(kb))
+        # Rasa asks several times per training (validation, fingerprinting, training);
+        # the knowledge base is read once.
+        if language not in self._nlu_cache:
+            kb = load_valid_knowledge(self._knowledge_dir)
+            self._nlu_cache[language] = (super().get_nlu_data(language), faq_training_data(kb))
+        files, faqs = self._nlu_cache[language]
+        return files.merge(faqs)  # merge copies: Rasa may change what it gets

@@ -117,6 +117,12 @@ def _view(request: web.Request, h: Handoff) -> dict:
     return view
 
 
+def _ticket_view(request: web.Request, t: Ticket) -> dict:
+    view = ticket_view(t, request.app[keys.DEPARTMENTS])
+    view["answered_by_name"] = _display_name(request, t.answered_by) if t.answered_by else None
+    return view
+
+
 async def _deliver(request: web.Request, conversation_id: str, events: list[dict]) -> None:
     """Append events to the resident's conversation (Rasa sends them); 502 when Rasa is unreachable."""
     try:
@@ -164,10 +170,7 @@ async def handoff_conversation(request: web.Request) -> web.Response:
 
 @routes.get(r"/api/tickets/{id:\d+}")
 async def ticket_detail(request: web.Request) -> web.Response:
-    t = _ticket(request)
-    view = ticket_view(t, request.app[keys.DEPARTMENTS])
-    view["answered_by_name"] = _display_name(request, t.answered_by) if t.answered_by else None
-    return ok({"ticket": view})
+    return ok({"ticket": _ticket_view(request, _ticket(request))})
 
 
 @routes.get(r"/api/tickets/{id:\d+}/conversation")
@@ -266,7 +269,7 @@ async def answer_ticket(request: web.Request) -> web.Response:
     except HandoffError:
         raise ApiError(409, "not_open", "この伝言はすでに回答済みか、取り消されています。") from None
     _hub(request).poke()
-    return ok({"ticket": ticket_view(answered, request.app[keys.DEPARTMENTS]), "delivered": delivered})
+    return ok({"ticket": _ticket_view(request, answered), "delivered": delivered})
 
 
 # ---------------------------------------------------------------------------- live stream

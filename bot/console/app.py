@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import importlib.util
 import logging
@@ -12,6 +13,8 @@ from typing import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_urldispatcher import PrefixedSubAppResource
+from yarl import URL
 
 from bot.console import api, auth, keys, pages
 from bot.console.accounts import StaffAccounts
@@ -39,6 +42,42 @@ def department_names(settings: Settings) -> dict[str, str]:
         return {}
 
 
+class _RelUrlSubAppResource(PrefixedSubAppResource):
+    """A sub-application mounted under a prefix, matched on the request's relative URL.
+
+    aiohttp 3.9 matches sub-applications on ``request.url``, which it builds with
+    ``URL.build(host="127.0.0.1:5080")``; the yarl pinned with Rasa 3.6 rejects a host with
+    a port, so every request on a non-default port would fail with a 500. aiohttp 3.10
+    does what this class does.
+    """
+
+    async def resolve(self, request: web.Request):
+        path = request.rel_url.raw_path
+        if not path.startswith(self._prefix2) and path != self._prefix:
+            return None, set()
+        match_info = await self._app.router.resolve(request)
+        match_info.add_app(self._app)
+        if isinstance(match_info.http_exception, web.HTTPMethodNotAllowed):
+            return match_info, match_info.http_exception.allowed_methods
+        return match_info, set()
+
+
+def _yarl_rejects_host_with_port() -> bool:
+    try:
+        URL.build(scheme="http", host="127.0.0.1:5080")
+    except ValueError:
+        return True
+    return False
+
+
+def add_subapp(app: web.Application, prefix: str, subapp: web.Application) -> None:
+    """``app.add_subapp``, working around aiohttp 3.9 + recent yarl (see above)."""
+    if _yarl_rejects_host_with_port() and hasattr(app, "_add_subapp"):
+        app._add_subapp(functools.partial(_RelUrlSubAppResource, prefix.rstrip("/"), subapp), subapp)
+    else:
+        app.add_subapp(prefix, subapp)
+
+
 def _mount_review(app: web.Application, settings: Settings) -> bool:
     """Mount the review log's pages under /review when that module is installed."""
     try:
@@ -48,7 +87,7 @@ def _mount_review(app: web.Application, settings: Settings) -> bool:
         return False
     try:
         module = importlib.import_module("bot.review.web")
-        app.add_subapp("/review", module.create_review_app(settings))
+        add_subapp(app, "/review", module.create_review_app(settings))
     except Exception as exc:  # noqa: BLE001 - the console must start without it
         logger.warning("the review pages could not be mounted (%s: %s)", type(exc).__name__, exc)
         return False

@@ -3,9 +3,10 @@
 Every route needs a live session except the few in :data:`PUBLIC_ROUTES` (the log-in page,
 its stylesheet and a health check). Every state-changing request (anything but
 GET/HEAD/OPTIONS) must carry the session's CSRF token, in the ``X-CSRF-Token`` header or
-a ``csrf_token`` form field; the log-in form itself is protected by a double-submit
-cookie. Handlers find the account in ``request["staff"]`` and the token in
-``request["csrf_token"]`` (also used by the review sub-app).
+a ``csrf_token`` (or ``_csrf``) form field; the log-in form itself is protected by a
+double-submit cookie. Handlers find the account in ``request["staff"]`` and the token in
+``request["csrf_token"]``; the review sub-app also reads ``request["username"]`` and
+``request["staff_name"]``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "madoguchi_session"
 LOGIN_CSRF_COOKIE = "madoguchi_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-CSRF_FIELD = "csrf_token"
+CSRF_FIELDS = ("csrf_token", "_csrf")  # form field names (the review pages use "_csrf")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # (method, path) reachable without a session. HEAD follows GET.
 PUBLIC_ROUTES = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("GET", "/static/console.css")})
@@ -40,6 +41,8 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# The review pages (bot/review/web.py) put their stylesheet inline; scripts stay blocked.
+REVIEW_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
@@ -112,8 +115,11 @@ async def _sent_csrf(request: web.Request) -> str:
         return token
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.post()  # cached: the handler can read it again
-        value = form.get(CSRF_FIELD)
-        return value if isinstance(value, str) else ""
+        for name in CSRF_FIELDS:
+            value = form.get(name)
+            if isinstance(value, str) and value:
+                return value
+    return ""
     return ""
 
 
@@ -142,7 +148,7 @@ async def error_middleware(request: web.Request, handler):
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler):
     def add(resp: web.StreamResponse) -> None:
-        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("Content-Security-Policy", REVIEW_CSP if request.path.startswith("/review") else CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -178,6 +184,8 @@ async def auth_middleware(request: web.Request, handler):
     request["staff"] = account
     request["session"] = session
     request["csrf_token"] = session.csrf_token
+    request["username"] = account.username  # read by the review pages
+    request["staff_name"] = account.display_name
     if request.method not in SAFE_METHODS:
         sent = await _sent_csrf(request)
         if not _origin_ok(request) or not sent or not hmac.compare_digest(sent, session.csrf_token):
@@ -227,7 +235,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username = str(form.get("username") or "").strip().lower()[:64]
     password = str(form.get("password") or "")[:512]
-    sent = str(form.get(CSRF_FIELD) or "")
+    sent = str(form.get("csrf_token") or "")
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not sent or not cookie or not hmac.compare_digest(sent, cookie) or not _origin_ok(request):
         return _login_response(request, login_html, "画面の有効期限が切れました。もう一度ログインしてください。", 403, username)

@@ -22,15 +22,14 @@ COLORS = {
 _FONT = 'font-family="system-ui, sans-serif"'
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum ≥ value (1, 2, 5 × 10^n)."""
+def _axis(value: float, max_ticks: int = 5) -> tuple[float, float]:
+    """A round axis maximum ≥ value and its tick step (1, 2, 5 × 10^n), whole numbers for counts."""
     if value <= 0:
-        return 1
-    exp = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 5, 10):
-        if value <= m * exp:
-            return m * exp
-    return 10 * exp
+        return 1, 1
+    raw = value / max_ticks
+    exp = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * exp for m in (1, 2, 5, 10) if m * exp >= raw)
+    return step * math.ceil(value / step), step
 
 
 def _svg(width: int, height: int, title: str, body: str) -> str:
@@ -58,17 +57,16 @@ def stacked_bars(
     left, right, top, bottom = 40, 10, 28, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(v.get(k, 0) for k, _ in series) for _, v in columns]
-    ymax = _nice_max(max(totals, default=0))
+    ymax, step = _axis(max(totals, default=0))
     parts = []
-    for i in range(5):  # grid lines and y labels
-        val = ymax * i / 4
-        y = top + plot_h - plot_h * i / 4
+    ticks = int(round(ymax / step))
+    for i in range(ticks + 1):  # grid lines and y labels
+        y = top + plot_h - plot_h * i / ticks
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        label = f"{val:.0f}" if ymax >= 4 else f"{val:.1f}"
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {_FONT}>{label}</text>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {_FONT}>{step * i:g}</text>')
     n = max(1, len(columns))
     slot = plot_w / n
-    bar_w = max(1.0, slot * 0.75)
+    bar_w = min(48.0, max(1.0, slot * 0.75))
     every = max(1, math.ceil(n / 12))  # at most ~12 x labels
     for i, (label, values) in enumerate(columns):
         x = left + i * slot + (slot - bar_w) / 2
@@ -96,7 +94,7 @@ def stacked_bars(
     return _svg(width, height, title, "".join(parts))
 
 
-def share_bar(title: str, shares: Sequence[tuple[str, str, int]], width: int = 760, height: int = 70) -> str:
+def share_bar(title: str, shares: Sequence[tuple[str, str, int]], width: int = 760, height: int = 42) -> str:
     """One 100 % bar split by share: ``(key, label, count)``."""
     total = sum(c for _, _, c in shares)
     parts = []

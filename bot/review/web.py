@@ -49,6 +49,7 @@ OUTCOME_LABELS = {
     "feedback_negative": "役に立たなかった", "handoff_requested": "職員を希望", "answer": "回答",
 }
 SORTS = {"frequent": "件数の多い順", "newest": "新しい順"}
+ACTION_LABELS = {"paraphrased": "言い換えを追加", "new_faq": "新しいFAQ", "out_of_scope": "対象外", "dismissed": "対応不要"}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -164,7 +165,7 @@ form.filters{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end;background:#f
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}
 article.group{background:#fff;border-radius:8px;padding:.8rem 1rem;margin:.8rem 0;box-shadow:0 1px 2px #0002}
 .count{font-size:1.3rem;font-weight:bold;color:#1f3a5f;margin-right:.5rem}
-.meta{color:#555;font-size:.9rem;margin:.2rem 0}
+.meta{color:#555;font-size:.9rem;margin:.2rem 0}.examples{margin:.2rem 0;font-size:.95rem}
 .actions{display:flex;gap:.6rem;flex-wrap:wrap;align-items:center;margin-top:.5rem}
 .actions form{display:inline-flex;gap:.3rem;align-items:center;flex-wrap:wrap}
 button,.button{background:#1f3a5f;color:#fff;border:0;border-radius:6px;padding:.4rem .7rem;cursor:pointer;font-size:.9rem;text-decoration:none;display:inline-block}
@@ -192,7 +193,7 @@ def _page(request: web.Request, title: str, body: str, here: str = "", refresh: 
     html = (
         f'<!doctype html><html lang="ja"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}'
-        f"<title>{escape(title)}｜窓口 振り返り</title><style>{_CSS}</style></head><body>"
+        f'<title>{escape(title)}｜窓口 振り返り</title><link rel="stylesheet" href="{escape(_url(request, "review-css"))}"></head><body>'
         f'<header class="top"><a href="/">← コンソール</a><strong>振り返り</strong>{links}</header>'
         f"<main><h1>{escape(title)}</h1>{_take_flash(request)}{body}</main></body></html>"
     )
@@ -251,7 +252,8 @@ def _group_actions(request: web.Request, group: QuestionGroup, titles: dict[str,
         for s in group.suggestions
     )
     paraphrase = (
-        f'<form method="post" action="{escape(_url(request, "review-paraphrase"))}">{hidden}{suggest_buttons}'
+        f'<form method="post" action="{escape(_url(request, "review-paraphrase"))}">{hidden}'
+        f'<span class="muted">既存のFAQに言い換えとして追加：</span>{suggest_buttons}'
         f'<input type="text" name="faq_id" list="faq-ids" placeholder="FAQのIDを入力" size="18" aria-label="追加先のFAQのID">'
         f'<button type="submit" class="secondary">このFAQに追加</button></form>'
     )
@@ -302,6 +304,7 @@ async def index(request: web.Request) -> web.Response:
             f'<article class="group" data-key="{g.key}"><h2><span class="count">{g.count}件</span>'
             f'<a href="{escape(link)}">「{escape(g.label)}」</a></h2>'
             f'<p class="meta">最新 {_local(g.newest)}／{escape(_outcome_summary(g))}／{ch}{cat}</p>'
+            f'<p class="examples">{"".join(f"「{escape(t)}」" for t, _ in texts[1:4])}</p>'
             f"<details><summary>質問文（{len(texts)}種類）</summary><ul>{items}{more}</ul></details>"
             f"{_group_actions(request, g, titles, back)}</article>"
         )
@@ -490,7 +493,7 @@ async def retrain_page(request: web.Request) -> web.Response:
     resolutions = await _blocking(request.app[SERVICE].log.resolutions, 10)
     if resolutions:
         rows = "".join(
-            f"<tr><td>{escape(r['created_at'][:16].replace('T', ' '))} UTC</td><td>{escape(r['action'])}</td>"
+            f"<tr><td>{escape(r['created_at'][:16].replace('T', ' '))} UTC</td><td>{escape(ACTION_LABELS.get(r['action'], r['action']))}</td>"
             f"<td>{escape(r['faq_id'] or '')}</td><td>{len(r['question_ids'])}</td><td>{escape(r['staff'] or '')}</td></tr>"
             for r in resolutions)
         parts.append(f"<section><h2>最近の対応</h2><table><tr><th>日時</th><th>対応</th><th>FAQ</th><th>質問数</th><th>職員</th></tr>{rows}</table></section>")
@@ -588,6 +591,11 @@ async def dashboard_page(request: web.Request) -> web.Response:
     return _page(request, "ダッシュボード", body, here="review-dashboard")
 
 
+async def stylesheet(request: web.Request) -> web.Response:
+    # A file rather than an inline <style>: the console's Content-Security-Policy can stay strict.
+    return web.Response(text=_CSS, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
 async def export_csv(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     kind = request.query.get("kind") or "questions"
@@ -649,4 +657,5 @@ def create_review_app(settings: Settings, service: ReviewService | None = None,
     app.router.add_get("/retrain/status", retrain_status, name="review-retrain-status")
     app.router.add_get("/dashboard", dashboard_page, name="review-dashboard")
     app.router.add_get("/export.csv", export_csv, name="review-export")
+    app.router.add_get("/review.css", stylesheet, name="review-css")
     return app

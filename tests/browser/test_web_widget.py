@@ -121,9 +121,11 @@ def test_staff_reply_and_handoff_status_arrive_live(page, site, rasa_api):
     )])
     queued = widget.last_bot()
     expect(queued).to_have_class(re.compile(r"\bmdg-type-handoff\b"))
-    expect(queued.locator(".mdg-handoff-status")).to_contain_text("担当者におつなぎしています…")
-    expect(queued.locator(".mdg-handoff-status")).to_contain_text("現在 2番目にお待ちいただいています。")
-    expect(page.locator(".mdg-handoff-bar")).to_contain_text("担当者におつなぎしています…")
+    expect(queued.locator(".mdg-handoff-status")).to_have_text("担当者におつなぎしています…")
+    # queue_position is how many are ahead (bot/handoff/replies.py); it stays visible above.
+    expect(page.locator(".mdg-handoff-bar")).to_have_text("担当者への取り次ぎ：担当者におつなぎしています…（あなたの前に 2人）")
+    rasa_api(sender, [bot_event("まもなくおつなぎします。", {"type": "handoff", "status": "queued", "queue_position": 0})])
+    expect(page.locator(".mdg-handoff-bar")).to_have_text("担当者への取り次ぎ：担当者におつなぎしています…（次にご案内します）")
 
     rasa_api(sender, [bot_event("市民課の田中が対応します。", {"type": "handoff", "status": "claimed", "staff_name": "田中"})])
     expect(page.locator(".mdg-handoff-bar")).to_contain_text("田中が対応します。")

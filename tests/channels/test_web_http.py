@@ -36,9 +36,19 @@ class FakeAgent:
 
 
 @pytest.fixture()
-async def server(unused_tcp_port, tmp_path, monkeypatch):
-    # Sanic rewrites its own methods on the first start; test mode lets it start again.
-    monkeypatch.setattr(Sanic, "test_mode", True)
+def pristine_sanic():
+    """Sanic rewrites some of its own methods when an app starts (TouchUp), which breaks the
+    next start in the same process; put them back afterwards."""
+    from sanic.touchup import TouchUp
+
+    saved = {(target, name): getattr(target, name) for target, name in TouchUp._registry}
+    yield
+    for (target, name), method in saved.items():
+        setattr(target, name, method)
+
+
+@pytest.fixture()
+async def server(unused_tcp_port, tmp_path, pristine_sanic):
     web = tmp_path / "web"
     (web / "demo").mkdir(parents=True)
     (web / "widget.js").write_text("window.x = 1;", encoding="utf-8")

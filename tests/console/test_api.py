@@ -241,7 +241,7 @@ async def test_ticket_answer_in_chat_is_delivered(staff_client, store, fake_rasa
     assert status == 200 and body["ticket"]["question"] == "粗大ごみはいつ出せますか"
     status, body = await c.post_json(f"/api/tickets/{t.id}/answer", {"answer": "毎月第2水曜日です。"})
     assert status == 200 and body["delivered"] is True
-    assert body["ticket"]["status"] == "answered"
+    assert (body["ticket"]["status"], body["ticket"]["answered_by_name"]) == ("answered", "佐藤")
     [(sender, events, _)] = fake_rasa.appended
     assert sender == "conv-9"
     assert events[0]["text"].endswith("毎月第2水曜日です。") and f"受付番号 {t.id}" in events[0]["text"]

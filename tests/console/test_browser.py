@@ -98,6 +98,7 @@ async def test_log_in_claim_and_reply_in_chromium(browser, console, store, fake_
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/inbox")
     await page.wait_for_selector(f'tr[data-handoff="{h.id}"]')
+    await page.locator("#live-status.on").wait_for()  # the event stream is open
     assert await page.locator("#live-status").inner_text() == "自動更新中"
 
     # the action server queues someone else: the row appears without reloading
@@ -162,6 +163,7 @@ async def test_answer_a_ticket_in_chromium(browser, console, store, fake_rasa, s
     await page.click("#answer-form button[type=submit]")
     await page.locator("#notice").get_by_text("回答を住民の方に送りました").wait_for()
     assert store.get_ticket(t.id).status == "answered"
+    assert (await page.locator("#answered-by").inner_text()).startswith("佐藤")
     assert fake_rasa.delivered[-1][0] == "web-22b0"
     await page.screenshot(path=str(shots / "console-ticket.png"), full_page=True)
     await context.close()

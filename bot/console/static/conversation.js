@@ -18,7 +18,9 @@
   let last = -1;
   let handoff = null;
 
-  function show(h) {
+  // fromAction: the change is the user's own (their success message stays on screen).
+  function show(h, fromAction) {
+    const changed = !handoff || handoff.status !== h.status || handoff.claimed_by !== h.claimed_by;
     handoff = h;
     document.getElementById("f-status").textContent = h.status_label;
     document.getElementById("f-department").textContent = h.department_name;
@@ -31,6 +33,7 @@
     buttons.close.hidden = !h.mine;
     replyForm.hidden = !h.mine;
     if (!h.mine) { handBackForm.hidden = true; closeForm.hidden = true; }
+    if (!changed || fromAction) return;
     if (h.status === "claimed" && !h.mine) notice(`この会話は ${h.claimed_by_name} さんが担当しています。`, "");
     if (!["waiting", "claimed"].includes(h.status)) notice(`この引き継ぎは「${h.status_label}」です。`, "");
   }
@@ -53,7 +56,7 @@
     button.disabled = false;
     if (!r.ok) { notice(r.data.message || "できませんでした。", "error"); return false; }
     notice("", "");
-    if (r.data.handoff) show(r.data.handoff);
+    if (r.data.handoff) show(r.data.handoff, true);
     if (done) done(r.data);
     return true;
   }

@@ -41,24 +41,24 @@
     const state = h.status === "claimed" ? `${h.status_label}（${h.claimed_by_name || h.claimed_by}）` : h.status_label;
     const action = h.status === "waiting"
       ? el("button", { type: "button", class: "primary", "data-claim": h.id, onclick: (e) => claim(h.id, e.target) }, "担当する")
-      : el("a", { href: `/handoffs/${h.id}` }, "開く");
+      : el("a", { href: `/handoffs/${h.id}`, class: "button" }, "開く");
     return el("tr", { class: h.urgent ? "urgent" : null, "data-handoff": h.id },
       el("td", { class: "wait", "data-since": h.created_at }, waited(h.created_at)),
       el("td", {}, el("span", { class: "badge " + badge }, state)),
-      el("td", {}, h.department_name),
+      el("td", { class: "nowrap" }, h.department_name),
       el("td", {}, h.urgent ? el("span", { class: "badge urgent" }, h.reason_label) : h.reason_label),
-      el("td", { class: "question" }, el("a", { href: `/handoffs/${h.id}` }, h.question || "（質問の記録なし）")),
-      el("td", {}, action));
+      el("td", { class: "q" }, el("a", { href: `/handoffs/${h.id}` }, h.question || "（質問の記録なし）")),
+      el("td", { class: "nowrap" }, action));
   }
 
   function ticketRow(t) {
     return el("tr", { "data-ticket": t.id },
       el("td", { class: "wait", "data-since": t.created_at }, waited(t.created_at)),
-      el("td", {}, t.department_name),
+      el("td", { class: "nowrap" }, t.department_name),
       el("td", {}, t.contact_label),
-      el("td", { class: "question" }, t.question),
-      el("td", {}, t.expected_by || ""),
-      el("td", {}, el("a", { href: `/tickets/${t.id}` }, "回答する")));
+      el("td", { class: "q" }, t.question),
+      el("td", { class: "nowrap" }, t.expected_by || ""),
+      el("td", { class: "nowrap" }, el("a", { href: `/tickets/${t.id}`, class: "button" }, "回答する")));
   }
 
   function render() {
