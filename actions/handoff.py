@@ -70,9 +70,13 @@ def calendar() -> OfficeCalendar:
     return OfficeCalendar.from_config(knowledge().city.office)
 
 
-def reply_by(cal: OfficeCalendar, when: dt.datetime) -> str:
+def reply_date(cal: OfficeCalendar, when: dt.datetime) -> dt.date:
     days = int(knowledge().city.office.get("ticket_reply_working_days", 3))
-    return describe_date(cal.add_working_days(when, days))
+    return cal.add_working_days(when, days)
+
+
+def reply_by(cal: OfficeCalendar, when: dt.datetime) -> str:
+    return describe_date(reply_date(cal, when))
 
 
 class ActionUrgent(Action):
@@ -140,9 +144,11 @@ class ActionCreateTicket(Action):
             send(dispatcher, handoff_replies.nothing_to_cancel_message())
             return []
         channel = tracker.get_latest_input_channel() or "rest"
-        ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat")
+        cal, current = calendar(), now()
+        due = reply_date(cal, current)
+        ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat", expected_by=due.isoformat())
         store().cancel(tracker.sender_id)  # a waiting hand-off, if any, is replaced by the ticket
-        send(dispatcher, handoff_replies.ticket_created_message(ticket.id, reply_by(calendar(), now()),
+        send(dispatcher, handoff_replies.ticket_created_message(ticket.id, describe_date(due),
                                                                kb.departments.get(dept_id or ""), kb))
         return [SlotSet("ticket_question", None)]
 

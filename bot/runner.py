@@ -137,7 +137,7 @@ class Stack:
                 # Rasa's HTTP API: the delivery seam for staff replies and hand-off
                 # events (docs/architecture.md); loopback only and token-protected.
                 "--enable-api",
-                "--auth-token", s.api_token(),
+                f"--auth-token={s.api_token()}",  # "=": a token may start with "-"
             ],
         )
         if console:

@@ -87,7 +87,8 @@ class MadoguchiRestInput(InputChannel):
                 text = prepare_text(body.get("message"))
             except InputRejected as rejected:
                 return _json_response(rejected.as_json(), status=rejected.status)
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            # Client metadata is not passed on: it would reach the tracker store unmasked.
+            metadata = None
             collector = ContractOutputChannel()
             try:
                 await on_new_message(

@@ -28,6 +28,7 @@ from bot.knowledge.index import FaqIndex, IndexDocument
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
 from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
 from bot.nlp.personal_case import is_personal_case
+from bot.privacy.masking import PLACEHOLDER_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +182,12 @@ class FaqRetriever(GraphComponent):
 
     def decide_text(self, text: str, intent: Optional[dict] = None) -> Decision:
         """The decision for one text, given the classifier's intent prediction."""
-        meaningful = has_meaningful_text(text)
+        # Masked personal data (［電話番号］…) says nothing about the topic of the question.
+        searchable = PLACEHOLDER_PATTERN.sub(" ", text)
+        meaningful = has_meaningful_text(searchable)
         if self._index is None or not meaningful:
             return decide_empty(meaningful)
-        result = self._index.search(text, k=int(self._config["ranking_length"]))
+        result = self._index.search(searchable, k=int(self._config["ranking_length"]))
         decision = decide(result, self._thresholds, meaningful=True)
         decision = apply_classifier(
             decision, intent, self._config["out_of_scope_intent"], float(self._config["out_of_scope_threshold"])

@@ -78,6 +78,16 @@ def add_subapp(app: web.Application, prefix: str, subapp: web.Application) -> No
         app.add_subapp(prefix, subapp)
 
 
+def _tolerant_startup(callback):
+    async def run(subapp: web.Application) -> None:
+        try:
+            await callback(subapp)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("the review pages could not start (%s: %s); the rest of the console works", type(exc).__name__, exc)
+
+    return run
+
+
 def _mount_review(app: web.Application, settings: Settings) -> bool:
     """Mount the review log's pages under /review when that module is installed."""
     try:
@@ -87,7 +97,11 @@ def _mount_review(app: web.Application, settings: Settings) -> bool:
         return False
     try:
         module = importlib.import_module("bot.review.web")
-        add_subapp(app, "/review", module.create_review_app(settings))
+        review = module.create_review_app(settings)
+        # A review start-up failure must not keep staff from the hand-offs.
+        for i, callback in enumerate(list(review.on_startup)):
+            review.on_startup[i] = _tolerant_startup(callback)
+        add_subapp(app, "/review", review)
     except Exception as exc:  # noqa: BLE001 - the console must start without it
         logger.warning("the review pages could not be mounted (%s: %s)", type(exc).__name__, exc)
         return False

@@ -28,9 +28,9 @@ def emergency_message(kb: KnowledgeBase, word: str) -> BotMessage:
 
 
 def queued_message(kb: KnowledgeBase, department: Department | None, ahead: int, handoff_id: int) -> BotMessage:
-    where = department.name if department is not None else "担当者"
+    where = f"{department.name}の担当者" if department is not None else "市役所の担当者"
     wait = "すぐにおつなぎします。" if ahead == 0 else f"現在、あなたの前に{ahead}人お待ちです。"
-    text = f"{where}の担当者におつなぎしています。{wait}このままお待ちください。\nやめる場合は「やめる」を押してください。"
+    text = f"{where}におつなぎしています。{wait}このままお待ちください。\nやめる場合は「やめる」を押してください。"
     return BotMessage(
         text=text,
         custom=contract(ReplyType.HANDOFF, status="queued", queue_position=ahead, handoff_id=handoff_id,

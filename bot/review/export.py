@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from typing import Iterable, TextIO
 
 from bot.review.dashboard import BUCKETS, Dashboard, bucket_of, is_self_resolved, local_day
@@ -13,23 +14,32 @@ from bot.review.store import LOCAL_TZ, Question
 EXPORT_KINDS = ("questions", "groups", "daily", "channels")
 
 
+def conversation_key(conversation_id: str) -> str:
+    """A stable short key instead of the conversation id (a LINE id identifies a person)."""
+    return hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:12]
+
+
 def _local(moment: dt.datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable[QuestionGroup] = (),
                     now: dt.datetime | None = None) -> int:
-    """One row per logged question; ``group`` is the key of its group when grouped."""
+    """One row per logged question; ``group`` is the key of its group when grouped.
+
+    The conversation id is replaced by :func:`conversation_key`: rows of one conversation
+    still share a value, but a LINE user id never leaves the database.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     group_of = {q.id: g.key for g in groups for q in g.questions}
     w = csv.writer(out)
-    w.writerow(["id", "created_at_jst", "day", "conversation_id", "channel", "outcome", "reason", "bucket",
+    w.writerow(["id", "created_at_jst", "day", "conversation", "channel", "outcome", "reason", "bucket",
                 "self_resolved", "category", "department", "faq_id", "confidence", "next_action", "next_faq_id",
                 "status", "group", "text", "candidates"])
     n = 0
     for q in questions:
         w.writerow([
-            q.id, _local(q.created), local_day(q).isoformat(), q.conversation_id, q.channel, q.outcome, q.reason or "",
+            q.id, _local(q.created), local_day(q).isoformat(), conversation_key(q.conversation_id), q.channel, q.outcome, q.reason or "",
             bucket_of(q) if q.outcome in ("answer", "clarify", "cannot_answer", "unclear") else "",
             int(is_self_resolved(q)), q.category or "", q.department or "", q.faq_id or "",
             "" if q.confidence is None else q.confidence, q.effective_next(now) or "", q.next_faq_id or "",

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
-
-import unicodedata
 
 import numpy as np
 from scipy import sparse
@@ -32,7 +31,7 @@ from bot.review.store import Question
 WORD_WEIGHT = 0.4  # short questions are often kana or mis-segmented: readings weigh more
 READING_WEIGHT = 0.6
 DEFAULT_THRESHOLD = 0.15  # average similarity at or above which questions are one topic
-MAX_EXACT = 1500  # distinct texts clustered exactly; above, leader clustering
+MAX_EXACT = 2500  # distinct texts clustered exactly (memory ~ n² floats); above, leader clustering
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def _tfidf(rows: Sequence[Sequence[str]], background: Sequence[Sequence[str]] = 
         indices.extend(vocab[t] for t in counts)
         data.extend(v / norm for v in vals)
         indptr.append(len(indices))
-    return sparse.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
+    return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
                               np.asarray(indptr)), shape=(len(rows), max(1, len(vocab))))
 
 
@@ -182,17 +181,20 @@ class QuestionGrouper:
         return words, readings
 
     def similarity_matrix(self, texts: Sequence[str]) -> np.ndarray:
-        """Pairwise similarities (dense, n×n) of ``texts``."""
+        """Pairwise similarities (dense, n×n, float32) of ``texts``."""
         words, readings = self._vectors(texts)
         rsim = (readings @ readings.T).toarray()
-        sim = WORD_WEIGHT * (words @ words.T).toarray() + READING_WEIGHT * rsim
+        sim = (words @ words.T).toarray()
+        sim *= WORD_WEIGHT
+        sim += READING_WEIGHT * rsim
         # A text without content words is compared by its reading alone.
         no_words = np.asarray(words.getnnz(axis=1) == 0)
         if no_words.any():
-            either = no_words[:, None] | no_words[None, :]
-            sim = np.where(either, rsim, sim)
+            sim[no_words, :] = rsim[no_words, :]
+            sim[:, no_words] = rsim[:, no_words]
+        del rsim
         np.fill_diagonal(sim, 1.0)
-        return np.clip(sim, 0.0, 1.0)
+        return np.clip(sim, 0.0, 1.0, out=sim)
 
     def cluster_texts(self, texts: Sequence[str], weights: Sequence[int] | None = None) -> list[int]:
         """A cluster number for each text."""
@@ -206,31 +208,42 @@ class QuestionGrouper:
         from scipy.cluster.hierarchy import fcluster, linkage
         from scipy.spatial.distance import squareform
 
-        dist = 1.0 - self.similarity_matrix(texts)
+        dist = self.similarity_matrix(texts)
+        np.subtract(1.0, dist, out=dist)
         np.fill_diagonal(dist, 0.0)
-        dist = (dist + dist.T) / 2
-        tree = linkage(squareform(dist, checks=False), method="average")
+        # squareform reads the upper triangle; the matrix is symmetric up to rounding.
+        tree = linkage(squareform(dist, checks=False).astype(np.float64), method="average")
         labels = fcluster(tree, t=1.0 - self.threshold, criterion="distance")
         return [int(x) - 1 for x in labels]
 
-    def _leader(self, texts: Sequence[str], weights: Sequence[int]) -> list[int]:
-        """Greedy clustering for many texts: each joins the most similar leader, or leads."""
+    def _leader(self, texts: Sequence[str], weights: Sequence[int], block: int = 256) -> list[int]:
+        """Greedy clustering for many texts: most frequent first, each joins the most similar
+        leader or becomes one. Similarities are computed a block of rows at a time."""
         words, readings = self._vectors(texts)
-        order = sorted(range(len(texts)), key=lambda i: -weights[i])
-        labels = [-1] * len(texts)
-        leaders: list[int] = []
-        for i in order:
-            if leaders:
-                lw = words[leaders]
-                lr = readings[leaders]
-                sims = WORD_WEIGHT * (lw @ words[i].T).toarray().ravel() + READING_WEIGHT * (lr @ readings[i].T).toarray().ravel()
-                best = int(np.argmax(sims))
-                if sims[best] >= self.threshold:
-                    labels[i] = labels[leaders[best]]
-                    continue
-            labels[i] = len(leaders)
-            leaders.append(i)
-        return labels
+        order = np.argsort(-np.asarray(weights), kind="stable")
+        words, readings = words[order], readings[order]
+        words_t, readings_t = words.T.tocsc(), readings.T.tocsc()
+        n = len(texts)
+        labels = np.full(n, -1, dtype=np.int64)
+        leaders = np.empty(n, dtype=np.int64)
+        count = 0
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            sims = WORD_WEIGHT * (words[start:stop] @ words_t).toarray() + READING_WEIGHT * (readings[start:stop] @ readings_t).toarray()
+            for k, i in enumerate(range(start, stop)):
+                if count:
+                    row = sims[k, leaders[:count]]
+                    best = int(np.argmax(row))
+                    if row[best] >= self.threshold:
+                        labels[i] = labels[leaders[best]]
+                        continue
+                labels[i] = count
+                leaders[count] = i
+                count += 1
+        result = [0] * n
+        for position, original in enumerate(order):
+            result[int(original)] = int(labels[position])
+        return result
 
     def group(self, questions: Iterable[Question], sort: str = "frequent") -> list[QuestionGroup]:
         """Group ``questions``; ``sort`` is "frequent" (count, then newest) or "newest"."""

@@ -89,7 +89,8 @@ class ReviewService:
         self._knowledge = _KnowledgeCache(settings.knowledge_dir)
         self._grouper = grouper
         self._grouper_stamp: tuple | None = None
-        self._lock = threading.Lock()
+        self._groups_cache: dict[tuple, list[QuestionGroup]] = {}
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ reading
     def knowledge(self) -> KnowledgeBase:
@@ -107,13 +108,32 @@ class ReviewService:
             return self._grouper
 
     def groups(self, filters: ReviewFilter = ReviewFilter(), sort: str = "frequent", limit: int = 5000) -> list[QuestionGroup]:
-        """Open questions matching ``filters``, grouped; FAQ suggestions limited to existing FAQs."""
+        """Open questions matching ``filters``, grouped; FAQ suggestions limited to existing FAQs.
+
+        Grouping a few thousand questions takes a second or two, so the result is kept
+        until a question is logged, a group is resolved or ``knowledge/`` changes.
+        """
+        key = (filters, sort, limit, self._data_version(), self._knowledge.stamp())
+        with self._lock:
+            cached = self._groups_cache.get(key)
+        if cached is not None:
+            return list(cached)
         questions = self.log.questions(filters, limit=limit)
         groups = self.grouper().group(questions, sort=sort)
         known = self.knowledge().by_id()
         for g in groups:
             g.suggestions = [s for s in suggestions_for(g.questions, limit=6) if s.faq_id in known][:3]
-        return groups
+        with self._lock:
+            if len(self._groups_cache) >= 16:
+                self._groups_cache.pop(next(iter(self._groups_cache)))
+            self._groups_cache[key] = groups
+        return list(groups)
+
+    def _data_version(self) -> tuple:
+        row = self.log.query(
+            "SELECT (SELECT MAX(id) FROM review_questions) AS q, (SELECT MAX(id) FROM review_resolutions) AS r, "
+            "(SELECT COUNT(*) FROM review_questions WHERE status = 'open') AS o")[0]
+        return row["q"], row["r"], row["o"]
 
     def find_group(self, key: int, filters: ReviewFilter = ReviewFilter()) -> QuestionGroup:
         """The open group containing question ``key`` (as ``bot review list`` shows it)."""

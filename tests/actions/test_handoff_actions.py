@@ -12,6 +12,7 @@ import actions.handoff as handoff_actions
 import actions.knowledge as knowledge_module
 from actions.handoff import (ActionCreateTicket, ActionHandoffCancel, ActionRequestHuman, ActionTicketCancel,
                              ActionUrgent)
+from bot.handoff.calendar import OfficeCalendar
 from bot.handoff.store import HandoffStore
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -22,6 +23,9 @@ CLOSED = dt.datetime(2026, 12, 5, 10, 0, tzinfo=JST)  # Saturday
 @pytest.fixture(autouse=True)
 def setup(tmp_path, fixture_kb_dir, monkeypatch):
     monkeypatch.setattr(knowledge_module, "_cache", knowledge_module.KnowledgeCache(fixture_kb_dir))
+    # A real city's calendar (the fixture city is always open), with one closed day.
+    monkeypatch.setattr(handoff_actions, "calendar",
+                        lambda: OfficeCalendar.from_config({"open": "08:30", "close": "17:15", "closed_dates": ["2026-12-04"]}))
     store = HandoffStore.open(tmp_path / "madoguchi.db")
     monkeypatch.setattr(handoff_actions, "_store", store)
     monkeypatch.setenv("MADOGUCHI_VAR_DIR", str(tmp_path))

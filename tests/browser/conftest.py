@@ -20,7 +20,6 @@ import pytest
 
 from bot.runner import Stack
 from bot.settings import Settings
-from bot.training import train
 from tests.browser.proxy import TcpProxy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,9 +43,6 @@ class WebStack(Stack):
             cmd = list(cmd)
             if self.credentials is not None:
                 cmd[cmd.index("--credentials") + 1] = str(self.credentials)
-            # A generated token may start with "-", which argparse reads as an option.
-            at = cmd.index("--auth-token")
-            cmd[at:at + 2] = [f"--auth-token={cmd[at + 1]}"]
         return super()._spawn(name, cmd)
 
 
@@ -65,9 +61,8 @@ def web_settings(tmp_path_factory, project_root, fixture_kb_dir) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def web_stack(web_settings, tmp_path_factory):
-    """Rasa + actions with the REST and web channels, a tiny model trained once."""
-    result = train(web_settings, quiet=True)
+def web_stack(web_settings, trained_model, tmp_path_factory):
+    """Rasa + actions with the REST and web channels, the session's tiny trained model."""
     credentials = tmp_path_factory.mktemp("webcreds") / "credentials.yml"
     credentials.write_text(
         "bot.channels.rest.MadoguchiRestInput:\n"
@@ -76,7 +71,7 @@ def web_stack(web_settings, tmp_path_factory):
         "  retry_ms: 1000\n",
         encoding="utf-8",
     )
-    stack = WebStack(web_settings, result.model_path, log_dir=web_settings.var_dir / "logs",
+    stack = WebStack(web_settings, trained_model, log_dir=web_settings.var_dir / "logs",
                      with_console=False, credentials=credentials)
     stack.start(timeout=240)
     yield stack

@@ -61,14 +61,19 @@ def test_written_file_is_what_rasa_reads(tmp_path, monkeypatch):
     assert result.skipped == {"other.Channel": ["OTHER_TOKEN"]}
 
 
-def test_the_project_credentials_file_starts_rasa_without_line_variables(project_root, monkeypatch):
-    """`bot run` must work for a city without LINE: no active block may need unset variables."""
+def test_the_project_credentials_start_rasa_without_line_variables(project_root, tmp_path, monkeypatch):
+    """`bot run` must work for a city without LINE: the runtime file leaves LINE out."""
+    import os
+
     import rasa.shared.utils.io as rasa_io
 
     monkeypatch.delenv("LINE_CHANNEL_SECRET", raising=False)
     monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN", raising=False)
-    loaded = rasa_io.read_config_file(str(project_root / "credentials.yml"))
-    assert "bot.channels.rest.MadoguchiRestInput" in loaded
+    result = write_effective_credentials(project_root / "credentials.yml", tmp_path / "c.yml", os.environ)
+    loaded = rasa_io.read_config_file(str(tmp_path / "c.yml"))
+    assert "bot.channels.rest.MadoguchiRestInput" in loaded and "bot.channels.web.WebInput" in loaded
+    assert "bot.channels.line.LineInput" not in loaded
+    assert result.skipped == {"bot.channels.line.LineInput": ["LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"]}
 
 
 def test_channel_config_from_credentials():

@@ -21,7 +21,7 @@ from bot.line.credentials import write_effective_credentials
 from bot.line.menus import GROUP_TEXT, LOCATION_TEXT, NOT_TEXT_TEXT, WELCOME_TEXT
 from bot.runner import Stack
 from tests.fakes.line_platform import UUID_RE, FakeLinePlatform, new_user_id, utf16_len
-from tests.integration.conftest import fixture_settings, free_port, trained_model  # noqa: F401 - shared fixtures
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,10 @@ def line_stack(platform, fixture_settings, trained_model, tmp_path_factory):  # 
         mp.setenv("LINE_CHANNEL_SECRET", SECRET)
         mp.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
         # What `bot run` should do (docs/line.md): give Rasa only the configured channels.
-        effective = write_effective_credentials(source, settings.var_dir / "credentials.runtime.yml", os.environ)
+        effective = write_effective_credentials(source, settings.var_dir / "credentials.line-test.yml", os.environ)
         assert effective.skipped == {}
         stack = LineStack(settings, trained_model, log_dir=settings.var_dir / "logs",
-                          credentials=settings.var_dir / "credentials.runtime.yml")
+                          credentials=settings.var_dir / "credentials.line-test.yml")
         stack.start(timeout=240)  # the Rasa process copies the environment now
     yield stack
     stack.stop()

@@ -203,3 +203,22 @@ async def test_static_files_are_served_by_the_app(staff_client):
     assert js.status == 200 and "X-CSRF-Token" in await js.text()
     assert (await c.client.get("/static/.hidden")).status == 404
     assert (await c.client.get("/static/nothing.js")).status == 404
+
+
+@pytest.mark.parametrize("form", [
+    {},
+    {"username": "", "password": ""},
+    {"username": "🙂🙂", "password": "x"},
+    {"username": "suzuki\x00\x07", "password": "\x00"},
+    {"username": "a" * 5000, "password": "b" * 50_000},
+])
+async def test_bad_log_in_input_gets_a_clear_answer(staff_client, form):
+    c = await staff_client()
+    page = await (await c.client.get("/login")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = await c.client.post("/login", data={**form, "csrf_token": token}, allow_redirects=False)
+    assert resp.status in (401, 413)
+    body = await resp.text()
+    assert "Traceback" not in body
+    if resp.status == 401:
+        assert "ユーザー名またはパスワードが違います" in body

@@ -17,7 +17,6 @@ import pytest
 from bot.console.accounts import StaffAccounts
 from bot.handoff.store import HandoffStore
 from tests.console.conftest import PASSWORD
-from tests.integration.conftest import fixture_settings, live_stack, trained_model  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 

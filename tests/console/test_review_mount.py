@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import pytest
@@ -48,3 +47,29 @@ async def test_review_pages_need_log_in_and_csrf(review_console, aiohttp_client)
 async def test_console_without_review_pages_has_no_menu_link(staff_client):
     c = await staff_client("suzuki")
     assert 'href="/review/"' not in await (await c.client.get("/inbox")).text()
+
+
+async def test_a_failing_review_start_up_does_not_stop_the_console(aiohttp_server, aiohttp_client, fake_rasa, settings,
+                                                                    accounts, clock, monkeypatch):
+    import bot.review.web as review_web
+
+    real = review_web.create_review_app
+
+    def broken(settings_):
+        app = real(settings_)
+
+        async def fail(_app):
+            raise RuntimeError("review database unavailable")
+
+        app.on_startup.insert(0, fail)
+        return app
+
+    monkeypatch.setattr(review_web, "create_review_app", broken)
+    app = create_app(settings, rasa_url=str(fake_rasa.server.make_url("")), rasa_token=fake_rasa.token,
+                     poll_interval=0.05, clock=clock, mount_review=True)
+    from tests.console.conftest import StaffClient
+
+    c = StaffClient(await aiohttp_client(await aiohttp_server(app)))
+    assert (await c.login("suzuki")).status == 302
+    status, inbox = await c.get_json("/api/inbox")
+    assert status == 200 and inbox["handoffs"] == []

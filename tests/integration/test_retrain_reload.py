@@ -15,13 +15,12 @@ import uuid
 
 import pytest
 
-from bot.review.knowledge_edit import FaqDraft
 from bot.review.retrain import Phase, RetrainJob
 from bot.review.service import ReviewService
 from bot.review.store import ReviewFilter
 from bot.runner import Stack
 from bot.settings import Settings
-from tests.integration.conftest import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 

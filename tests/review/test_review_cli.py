@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.knowledge.loader import load_knowledge
+from bot.review.export import conversation_key
 from bot.review.store import ReviewFilter
 from tests.review.test_dashboard import D18, D20, seed
 
@@ -57,7 +58,8 @@ def test_export_csv(run, seeded, tmp_path):
     out = run("export", "--csv")
     assert out.exit_code == 0
     lines = out.output.splitlines()
-    assert lines[0].startswith("id,created_at_jst,day,conversation_id,channel,outcome")
+    assert lines[0].startswith("id,created_at_jst,day,conversation,channel,outcome")
+    assert "w2" not in out.output and conversation_key("w2") in out.output  # no raw conversation ids
     assert len(lines) == 12
     target = tmp_path / "daily.csv"
     result = run("export", "--csv", "--kind", "daily", "--since", str(D18), "--until", str(D20), "--out", str(target), "--excel")
