@@ -130,6 +130,9 @@ def run(ctx: click.Context, log_dir: Path | None) -> None:
         raise _fail(exc) from None
     click.echo("")
     click.echo(f"  Madoguchi is running. REST:  POST {stack.rasa_url}/webhooks/rest/webhook")
+    click.echo(f"  web chat widget demo page:  {stack.rasa_url}/webhooks/web/demo")
+    if any(p.args[2:3] == ["bot.console"] for p in stack.processes):
+        click.echo(f"  staff console:              {stack.console_url}/   (accounts: bot staff add …)")
     click.echo(f'  try: curl -s {stack.rasa_url}/webhooks/rest/webhook -d \'{{"sender":"me","message":"住民票はどこで取れますか"}}\'')
     click.echo("  or chat in the terminal with:  bot shell   (Ctrl-C here stops everything)")
     click.echo("")
