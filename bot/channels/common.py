@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.nlp.japanese import clean_text
@@ -9,6 +10,16 @@ from bot.privacy.masking import mask_personal_data
 
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
+
+# Unicode's format characters (category Cf, Unicode 13 as in Python 3.10): zero-width
+# space, non-joiner and joiner (U+200B–U+200D), word joiner (U+2060), BOM (U+FEFF), soft
+# hyphen, bidi marks and the like. tests/channels/test_prepare_text.py checks this list
+# against unicodedata.
+_FORMAT_CHARS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 class InputRejected(ValueError):
@@ -24,10 +35,22 @@ class InputRejected(ValueError):
         return {"error": self.code, "message": self.message}
 
 
+def remove_format_chars(text: str) -> str:
+    """Remove invisible format characters (Unicode category Cf).
+
+    These are zero-width spaces and joiners (U+200B–U+200D), the word joiner (U+2060),
+    the BOM (U+FEFF), the soft hyphen and bidi marks. They mean nothing in a chat
+    message, but between digits they would hide a phone number from masking (090, a
+    zero-width space, 1234, …), and a message of only these must count as empty.
+    """
+    return _FORMAT_CHARS.sub("", text)
+
+
 def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     """Validate, clean and mask a resident's message.
 
-    Control characters become spaces; Unicode is NFC-normalised (the NLU normalises
+    Control characters become spaces; invisible format characters are removed
+    (:func:`remove_format_chars`); Unicode is NFC-normalised (the NLU normalises
     further); personal data (phone numbers, マイナンバー, e-mail, addresses, dates of
     birth, card numbers) is replaced by placeholders such as ［電話番号］, so nothing
     after this point (Rasa, the tracker store, the review log, logs) sees it.
@@ -35,7 +58,7 @@ def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     """
     if not isinstance(text, str):
         raise InputRejected("invalid_message", "message は文字列で送ってください。")
-    cleaned = unicodedata.normalize("NFC", clean_text(text)).strip()
+    cleaned = unicodedata.normalize("NFC", remove_format_chars(clean_text(text))).strip()
     if not cleaned:
         raise InputRejected("empty_message", "メッセージが空です。質問を入力してください。")
     if len(cleaned) > max_chars:

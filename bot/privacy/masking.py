@@ -55,9 +55,9 @@ _FOLD.update(
     {"\u3000": " ", "\t": " ", "\u00a0": " ", "＠": "@", "．": ".", "＿": "_", "＋": "+", "（": "(", "）": ")",
      "％": "%", "／": "/", "：": ":"}
 )
-# Long-vowel marks and box lines that residents type as hyphens, but only between digits
-# (in words they stay what they are: センター).
-_DASH_BETWEEN_DIGITS = frozenset("ーｰ─━")
+# Long-vowel marks, box lines and 中黒 that residents type as hyphens (090・1234・5678),
+# but only between digits (in words they stay what they are: センター, 固定・携帯).
+_DASH_BETWEEN_DIGITS = frozenset("ーｰ─━・･")
 _ASCII_DIGITS = frozenset("0123456789")
 
 

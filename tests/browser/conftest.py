@@ -146,8 +146,10 @@ def rasa_api(web_stack):
     return append
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    # Package scope, not session: Playwright's sync API keeps an event loop running in
+    # this thread, which would break every asyncio test collected after tests/browser.
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: run scripts/ensure_chromium.sh (apt-get install chromium)")
     try:
