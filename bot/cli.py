@@ -424,9 +424,13 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
     click.echo(f"answered correctly:        {o['answered_correctly']:.3f}   clarified with the right FAQ: {o['clarified_with_correct']:.3f}")
     click.echo(f"wrong answers (any):       {o['wrong_answers']:.3f}")
     click.echo(f"NLU time per question:     {ms:.1f} ms")
-    click.echo("by category:                       n  top1   r@3  cannot-P cannot-R")
+    click.echo("by category:                       n  top1   r@3  answered  cannot-P cannot-R")
     for cat, m in report["by_category"].items():
-        click.echo(f"  {cat:28s} {m['questions']:4d} {m['top1']:.2f}  {m['recall_at_3']:.2f}   {m['cannot_answer_precision']:.2f}     {m['cannot_answer_recall']:.2f}")
+        if m["out_of_scope"]:  # precision/recall of refusing only mean something here
+            refusal = f"{m['cannot_answer_precision']:.2f}     {m['cannot_answer_recall']:.2f}"
+            click.echo(f"  {cat:28s} {m['questions']:4d}   -      -       -      {refusal}")
+        else:
+            click.echo(f"  {cat:28s} {m['questions']:4d} {m['top1']:.2f}  {m['recall_at_3']:.2f}   {m['answered_correctly']:.2f}       -        -")
     for e in report.get("errors", []):
         click.echo(f"  ✗ {e['question']}  expected={e['expected']} got={e['decision']}:{e['answered']} top3={e['ranking']}")
 
