@@ -123,11 +123,21 @@ def run(ctx: click.Context, log_dir: Path | None) -> None:
         bot run
         MADOGUCHI_RASA_PORT=5006 bot run
     """
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    # Ctrl-C, and SIGTERM from a service manager, stop everything cleanly.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     s = _settings(ctx)
     try:
         stack = _start_stack(s, log_dir)
     except MadoguchiError as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:
+        raise click.Abort() from None
     click.echo("")
     click.echo(f"  Madoguchi is running. REST:  POST {stack.rasa_url}/webhooks/rest/webhook")
     click.echo(f"  web chat widget demo page:  {stack.rasa_url}/webhooks/web/demo")

@@ -146,6 +146,14 @@ class Stack:
         waiting = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/webhooks/rest/"}
         if console:
             waiting["console"] = f"tcp:{s.console_port}"
+        try:
+            self._wait_ready(waiting, deadline, timeout, on_wait)
+        except BaseException:  # Ctrl-C or a failure while starting: leave nothing behind
+            self.stop()
+            raise
+
+    def _wait_ready(self, waiting: dict, deadline: float, timeout: float, on_wait) -> None:
+        s = self.settings
         while waiting:
             for name, url in list(waiting.items()):
                 ready = port_in_use(s.host, int(url[4:])) if url.startswith("tcp:") else _url_ok(url)
