@@ -322,9 +322,15 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
     click.echo(f"{st['faqs']} FAQs, {st['paraphrases']} paraphrases, {st['departments']} departments")
-    width = max((len(c["category"]) for c in st["categories"]), default=4)
+    import unicodedata
+
+    def cells(text: str) -> int:  # full-width characters take two columns in a terminal
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    width = max((cells(c["category"]) for c in st["categories"]), default=4)
     for c in st["categories"]:
-        click.echo(f"  {c['category']:{width}}  {c['faqs']:4d} FAQs  {c['paraphrases']:5d} paraphrases")
+        pad = " " * (width - cells(c["category"]))
+        click.echo(f"  {c['category']}{pad}  {c['faqs']:4d} FAQs  {c['paraphrases']:5d} paraphrases")
     stale = st["not_reviewed_recently"]
     click.echo(f"not reviewed for over a year: {len(stale)}")
     for f in stale:
