@@ -24,6 +24,7 @@ from collections import OrderedDict
 from typing import Any, Iterator, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -81,5 +82,25 @@ class SQLiteTrackerStore(SQLTrackerStore):
         return itertools.islice(tracker.events, len(cached), len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        """Rasa's save, with one multi-row INSERT instead of an ORM object per event."""
+        await self.stream_events(tracker)
+        if tracker.sender_id in self._cache:
+            new_events = list(self._additional_events(None, tracker))
+        else:
+            with self.session_scope() as session:
+                new_events = list(self._additional_events(session, tracker))
+        rows = []
+        for event in new_events:
+            data = event.as_dict()
+            rows.append({
+                "sender_id": tracker.sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"),
+                "data": json.dumps(data),
+            })
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self.SQLEvent.__table__.insert(), rows)
         self._remember(tracker.sender_id, self._latest_session([e.as_dict() for e in tracker.events]))
