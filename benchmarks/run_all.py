@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -154,10 +155,11 @@ def bench_rest() -> None:
     stack.start(timeout=300)
     print(f"ready to serve after start: {time.monotonic() - t0:.1f} s")
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
+    run_id = uuid.uuid4().hex[:8]  # new residents each run: conversations do not pile up across runs
     try:
         for i in range(20):  # warm-up
-            post(url, f"warm{i}", QUESTIONS[i % len(QUESTIONS)])
-        lat = sorted(post(url, f"one{i}", QUESTIONS[i % len(QUESTIONS)]) for i in range(200))
+            post(url, f"{run_id}-warm{i}", QUESTIONS[i % len(QUESTIONS)])
+        lat = sorted(post(url, f"{run_id}-one{i % 40}", QUESTIONS[i % len(QUESTIONS)]) for i in range(200))
         print(f"1 concurrent: p50 {lat[100]:.1f} ms, p95 {lat[190]:.1f} ms")
         for conc in (8,):
             total = 400
@@ -165,7 +167,7 @@ def bench_rest() -> None:
             lock = threading.Lock()
 
             def one(i: int) -> None:
-                ms = post(url, f"res{i % 40}", QUESTIONS[i % len(QUESTIONS)])
+                ms = post(url, f"{run_id}-res{i % 80}", QUESTIONS[i % len(QUESTIONS)])  # 5 messages each
                 with lock:
                     lat8.append(ms)
 

@@ -35,7 +35,17 @@ class SQLiteTrackerStore(SQLTrackerStore):
         self._cache: "OrderedDict[str, list[dict]]" = OrderedDict()
         self._cache_size = int(cache_size)
         if self.engine.dialect.name == "sqlite":
+            import sqlalchemy as sa
             from sqlalchemy import event
+            from sqlalchemy.pool import SingletonThreadPool
+
+            # SQLAlchemy gives SQLite files a NullPool: a new connection (and our
+            # pragmas) for every read and write. Keep one connection per thread instead.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=SingletonThreadPool,
+                                           connect_args={"check_same_thread": False})
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
@@ -44,8 +54,6 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
-
-            self.engine.dispose()  # connections opened so far get the pragmas on reconnect
 
     # ------------------------------------------------------------------ cache
     def _remember(self, sender_id: str, events: list[dict]) -> None:
