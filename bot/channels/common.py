@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -78,3 +79,16 @@ def prepare_sender(sender: object) -> str:
     if len(sender) > MAX_SENDER_CHARS or any(unicodedata.category(c).startswith("C") for c in sender):
         raise InputRejected("invalid_sender", f"sender は制御文字を含まない{MAX_SENDER_CHARS}文字以内の文字列にしてください。")
     return sender
+
+
+def parse_json_object(raw: bytes | None) -> dict:
+    """A webhook body as a JSON object; :class:`InputRejected` ("invalid_json") otherwise."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise InputRejected(
+            "invalid_json", 'JSON として読めません。{"sender": "...", "message": "..."} の形で送ってください。'
+        ) from None
+    if not isinstance(body, dict):
+        raise InputRejected("invalid_json", "JSON オブジェクトを送ってください。")
+    return body

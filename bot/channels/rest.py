@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import InputRejected, prepare_sender, prepare_text
+from bot.channels.common import InputRejected, parse_json_object, prepare_sender, prepare_text
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,7 @@ class MadoguchiRestInput(InputChannel):
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
-                return _json_response(
-                    {"error": "invalid_json", "message": 'JSON として読めません。{"sender": "...", "message": "..."} の形で送ってください。'},
-                    status=400,
-                )
-            if not isinstance(body, dict):
-                return _json_response({"error": "invalid_json", "message": "JSON オブジェクトを送ってください。"}, status=400)
-            try:
+                body = parse_json_object(request.body)
                 sender = prepare_sender(body.get("sender"))
                 text = prepare_text(body.get("message"))
             except InputRejected as rejected:

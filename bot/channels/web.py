@@ -35,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import InputRejected, prepare_sender, prepare_text
+from bot.channels.common import InputRejected, parse_json_object, prepare_sender, prepare_text
 from bot.channels.rest import ContractOutputChannel
 from bot.errors import ConfigError
 
@@ -313,15 +313,7 @@ class WebInput(InputChannel):
                 status=413,
             )
         try:
-            body = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
-            return _json_response(
-                {"error": "invalid_json", "message": 'JSON として読めません。{"sender": "...", "message": "..."} の形で送ってください。'},
-                status=400,
-            )
-        if not isinstance(body, dict):
-            return _json_response({"error": "invalid_json", "message": "JSON オブジェクトを送ってください。"}, status=400)
-        try:
+            body = parse_json_object(request.body)
             sender = web_sender(body.get("sender"))
             text = prepare_text(body.get("message"))
         except InputRejected as rejected:
