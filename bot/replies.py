@@ -136,17 +136,6 @@ def faq_not_found_message(kb: KnowledgeBase) -> BotMessage:
     )
 
 
-def human_contact_message(kb: KnowledgeBase, department_id: str | None) -> BotMessage:
-    """Where to reach a person (the seam for the hand-off to staff)."""
-    dept = kb.departments.get(department_id) if department_id else None
-    where = contact_text(dept, kb)
-    hours = f"（受付：{dept.hours}）" if dept is not None and dept.hours else ""
-    return BotMessage(
-        text=f"担当者におつなぎする場合は、{where}{hours}にお電話ください。",
-        custom=contract(ReplyType.HANDOFF, department=_department_json(dept), contact=where, status="contact_offered"),
-    )
-
-
 def feedback_negative_message(kb: KnowledgeBase, department_id: str | None) -> BotMessage:
     dept = kb.departments.get(department_id) if department_id else None
     where = contact_text(dept, kb)

@@ -51,6 +51,7 @@ class Stack:
     model: Path
     log_dir: Path | None = None
     with_console: bool = True
+    credentials: Path | None = None  # credentials.yml to start from (default: the project's)
     processes: list[subprocess.Popen] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. channels left off, for the user
 
@@ -105,7 +106,8 @@ class Stack:
         from bot.line.credentials import write_effective_credentials
 
         target = self.settings.var_dir / "credentials.runtime.yml"
-        result = write_effective_credentials(self.settings.project_dir / "credentials.yml", target, rasa_env(self.settings))
+        source = self.credentials or self.settings.project_dir / "credentials.yml"
+        result = write_effective_credentials(source, target, rasa_env(self.settings))
         for channel, missing in result.skipped.items():
             self.notes.append(f"channel {channel} is off: set {', '.join(missing)} to turn it on")
         return target

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.handoff.calendar import describe_date
 from bot.knowledge.decision import ReplyType
 from bot.knowledge.model import Department, KnowledgeBase
 from bot.knowledge.render import contact_text
@@ -77,7 +76,3 @@ def nothing_to_cancel_message() -> BotMessage:
         text="取り消すものはありません。知りたいことを入力してください。",
         custom=contract(ReplyType.HANDOFF, status="none"),
     )
-
-
-def describe(day) -> str:
-    return describe_date(day)

@@ -10,10 +10,9 @@ import asyncio
 import concurrent.futures
 import http.server
 import shutil
-import socket
 import subprocess
 import threading
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,43 +20,18 @@ import pytest
 from bot.runner import Stack
 from bot.settings import Settings
 from tests.browser.proxy import TcpProxy
+from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class WebStack(Stack):
-    """A stack whose Rasa server reads a credentials file of the test's choosing."""
-
-    credentials: Path | None = None
-
-    def _spawn(self, name, cmd):
-        if name == "rasa":
-            cmd = list(cmd)
-            if self.credentials is not None:
-                cmd[cmd.index("--credentials") + 1] = str(self.credentials)
-        return super()._spawn(name, cmd)
-
-
 @pytest.fixture(scope="session")
-def web_settings(tmp_path_factory, project_root, fixture_kb_dir) -> Settings:
+def web_settings(tmp_path_factory, fixture_settings) -> Settings:
+    """The shared fixture settings with a var/ and ports of this stack's own."""
     work = tmp_path_factory.mktemp("webstack")
-    return Settings(
-        project_dir=project_root,
-        knowledge_dir=fixture_kb_dir,
-        var_dir=work / "var",
-        models_dir=work / "models",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        console_port=free_port(),
-    ).resolved()
+    return dataclasses.replace(fixture_settings, var_dir=work / "var", rasa_port=free_port(),
+                               actions_port=free_port(), console_port=free_port())
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +45,7 @@ def web_stack(web_settings, trained_model, tmp_path_factory):
         "  retry_ms: 1000\n",
         encoding="utf-8",
     )
-    stack = WebStack(web_settings, trained_model, log_dir=web_settings.var_dir / "logs",
+    stack = Stack(web_settings, trained_model, log_dir=web_settings.var_dir / "logs",
                      with_console=False, credentials=credentials)
     stack.start(timeout=240)
     yield stack

@@ -13,7 +13,6 @@ import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -43,15 +42,7 @@ bot.channels.line.LineInput:
 
 @dataclasses.dataclass
 class LineStack(Stack):
-    """The runner's Stack, started with our own credentials file (runner.py stays as it is)."""
-
-    credentials: Path | None = None
-
-    def _spawn(self, name, cmd):
-        if self.credentials is not None and "--credentials" in cmd:
-            cmd = list(cmd)
-            cmd[cmd.index("--credentials") + 1] = str(self.credentials)
-        return super()._spawn(name, cmd)
+    """The runner's Stack (started with the test's credentials file) and its LINE webhook."""
 
     @property
     def webhook(self) -> str:

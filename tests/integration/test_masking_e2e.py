@@ -225,19 +225,6 @@ def search_files(roots: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 # ---------------------------------------------------------------------- the stack
-@dataclasses.dataclass
-class ChannelStack(Stack):
-    """The runner's Stack, started with our own credentials file (runner.py stays as it is)."""
-
-    credentials: Path | None = None
-
-    def _spawn(self, name, cmd):
-        if self.credentials is not None and "--credentials" in cmd:
-            cmd = list(cmd)
-            cmd[cmd.index("--credentials") + 1] = str(self.credentials)
-        return super()._spawn(name, cmd)
-
-
 @pytest.fixture(scope="module")
 def platform():
     p = FakeLinePlatform(channel_secret=SECRET, access_token=TOKEN)
@@ -259,7 +246,7 @@ def stack(platform, fixture_settings, trained_model, tmp_path_factory):
         target = settings.var_dir / "credentials.pii-test.yml"
         effective = write_effective_credentials(source, target, os.environ)
         assert effective.skipped == {} and len(effective.channels) == 3
-        running = ChannelStack(settings, trained_model, log_dir=settings.var_dir / "logs", credentials=target)
+        running = Stack(settings, trained_model, log_dir=settings.var_dir / "logs", credentials=target)
         running.start(timeout=240)  # the Rasa process copies the environment now
     yield running
     running.stop()
