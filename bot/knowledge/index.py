@@ -138,8 +138,9 @@ class FaqIndex:
         utt_grams = [_char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
         self._word = _TfidfSpace(utt_terms + state["answer_terms"])
-        self._word_utt = self._word.transform(utt_terms)
-        self._reading = _TfidfSpace(utt_grams)
+        self._reading = _TfidfSpace(utt_grams)  # its IDF also weighs reading coverage
+        # Per-utterance vectors are needed only when the best single utterance counts.
+        self._word_utt = self._word.transform(utt_terms) if self.weights["utterance"] > 0 else None
         self._reading_utt = self._reading.matrix
         # Per-FAQ sets of known words, for coverage: how people ask it, and its answer.
         utt_sets: list[set[str]] = [set() for _ in self.docs]
