@@ -1,15 +1,24 @@
 """Performance fixes for Rasa 3.6, applied once when the Rasa server builds its channels.
 
-Rasa validates every action-server response with ``jsonschema.validate(result, schema)``,
-which re-checks the *schema* itself on every call. Profiling the REST round trip with
-py-spy showed this took ~60 % of the Rasa process's CPU under load. We keep the
-validation (same schema, same errors) but build the validator once.
+Each one was found by profiling the REST round trip with py-spy (docs/benchmarks.md) and
+keeps Rasa's behaviour; tests/test_rasa_patches.py checks each against Rasa's own code.
+
+* Action-server responses: Rasa validated every response with ``jsonschema.validate``,
+  which re-checks the *schema* itself on every call (~60 % of the Rasa process's CPU
+  under load). Same schema, same errors, but the validator is built once.
+* The prediction graph runs without dask's scheduler (``bot.graph_runner``, ~10 %).
+* Event deserialisation: ``Event.resolve_by_type`` walked every subclass of ``Event``
+  (recursively, with ``inspect.isabstract`` on each) for every event of every tracker
+  read (~4 %). The type-name lookup is now a dictionary, rebuilt when a name is unknown.
+* ``MessageProcessor._check_for_unseen_features`` asked ``Domain.is_empty()`` for every
+  message, which serialises the whole domain and builds an empty one to compare
+  (~1 %). The answer is kept per domain object.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text
 
 _applied = False
 
@@ -40,12 +49,75 @@ def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+# type name -> Event subclass, first match in ``all_subclasses(Event)`` order as in Rasa.
+_EVENT_TYPES: Dict[Text, type] = {}
+
+
+def _resolve_event_type(type_name: Text, default: Optional[type] = None) -> Optional[type]:
+    """``Event.resolve_by_type`` with the subclass walk done once (again for an unknown name)."""
+    cls = _EVENT_TYPES.get(type_name)
+    if cls is None:
+        from rasa.shared.core.events import Event
+        from rasa.shared.utils.common import all_subclasses
+
+        types: Dict[Text, type] = {}
+        for sub in all_subclasses(Event):  # subclasses imported since the last walk count too
+            types.setdefault(sub.type_name, sub)
+        _EVENT_TYPES.clear()
+        _EVENT_TYPES.update(types)
+        cls = _EVENT_TYPES.get(type_name)
+    if cls is not None:
+        return cls
+    if type_name == "topic":
+        return None  # Rasa's backwards compatibility for old TopicSet events
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def _check_for_unseen_features(self, parse_data: Dict[Text, Any]) -> None:
+    """Rasa's check, with ``domain.is_empty()`` computed once per domain object."""
+    known = self.__dict__.get("_madoguchi_domain_empty")
+    if known is None or known[0] is not self.domain:
+        known = (self.domain, bool(self.domain) and self.domain.is_empty())
+        self.__dict__["_madoguchi_domain_empty"] = known
+    if not self.domain or known[1]:
+        return
+    from rasa.shared.constants import DOCS_URL_DOMAINS
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
+    from rasa.shared.utils.io import raise_warning
+
+    # The rest as in Rasa 3.6.
+    intent = parse_data["intent"][INTENT_NAME_KEY]
+    if intent and intent not in self.domain.intents:
+        raise_warning(
+            f"Parsed an intent '{intent}' which is not defined in the domain. "
+            f"Please make sure all intents are listed in the domain.",
+            docs=DOCS_URL_DOMAINS,
+        )
+    for element in parse_data["entities"] or []:
+        entity = element["entity"]
+        if entity and entity not in self.domain.entities:
+            raise_warning(
+                f"Parsed an entity '{entity}' which is not defined in the domain. "
+                f"Please make sure all entities are listed in the domain.",
+                docs=DOCS_URL_DOMAINS,
+            )
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
     if _applied:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import Event
+
+    from bot import graph_runner
 
     RemoteAction._validate_action_result = _validate_action_result
+    graph_runner.install()
+    Event.resolve_by_type = staticmethod(_resolve_event_type)
+    MessageProcessor._check_for_unseen_features = _check_for_unseen_features
     _applied = True
