@@ -455,31 +455,59 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
 @click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--top", default=5, show_default=True, help="How many threshold sets to show.")
+@click.option("--cv", default=0, show_default=True, help="Also cross-validate: this many half/half splits.")
 @click.pass_context
-def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int) -> None:
+def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, cv: int) -> None:
     """Recommend FaqRetriever thresholds for config.yml from a labelled dev set.
+
+    With --cv N, also check how well such thresholds carry over to questions they were
+    not calibrated on: N random half/half splits, calibrated on one half and measured on
+    the other (coverage and veto as in config.yml).
 
     \b
     Example:
         bot calibrate eval/dev.csv
+        bot calibrate eval/dev.csv --cv 10
     """
     from bot.eval.calibrate import calibrate as run_calibration
+    from bot.eval.calibrate import cross_validate
     from bot.knowledge.decision import Thresholds
 
     s = _settings(ctx)
     try:
         questions, parses, categories, _, _ = _evaluate(s, labelled, model)
+        configured = _retriever_config(s.project_dir / "config.yml")
     except MadoguchiError as exc:
         raise _fail(exc) from None
     results = run_calibration(questions, parses, categories, Thresholds(), 0.6)
     click.echo("objective  answer clarify coverage oos   top1  ans-ok clar-ok wrong  cannot-P cannot-R")
     for score, t, oos, m in results[:top]:
-        click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.2f}   {t.min_coverage:5.2f}  {oos:4.1f}  {m['top1']:.3f}  {m['answered_correctly']:.3f}  "
+        click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.3f}   {t.min_coverage:5.2f}  {oos:4.1f}  {m['top1']:.3f}  {m['answered_correctly']:.3f}  "
                    f"{m['clarified_with_correct']:.3f}  {m['wrong_answers']:.3f}  {m['cannot_answer_precision']:.3f}    {m['cannot_answer_recall']:.3f}")
     best = results[0]
     click.echo("\nput in config.yml (FaqRetriever):")
     click.echo(f"    answer_threshold: {best[1].answer}\n    clarify_threshold: {best[1].clarify}\n"
                f"    min_coverage: {best[1].min_coverage}\n    out_of_scope_threshold: {best[2]}")
+    if cv:
+        veto = float(configured.get("out_of_scope_threshold", 0.8))
+        r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv)
+        click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
+        for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
+            click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")
+
+
+def _retriever_config(path: Path) -> dict:
+    """The FaqRetriever settings of config.yml ({} when it has none)."""
+    from ruamel.yaml import YAML
+
+    try:
+        config = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError) as exc:
+        raise MadoguchiError(f"cannot read {path}: {exc}", hint="check that config.yml is valid YAML") from None
+    for step in config.get("pipeline") or []:
+        if isinstance(step, dict) and str(step.get("name", "")).endswith("FaqRetriever"):
+            return step
+    return {}
 
 
 # --- sub-command groups of other capabilities (one line each: cli.add_command(...)) ---

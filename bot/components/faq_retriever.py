@@ -52,9 +52,9 @@ class FaqRetriever(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.21,
+            "answer_threshold": 0.22,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.10,
+            "clarify_threshold": 0.095,
             # The top FAQ must lead the second by this score to be answered directly.
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
@@ -180,20 +180,29 @@ class FaqRetriever(GraphComponent):
             self._process_one(message)
         return messages
 
-    def decide_text(self, text: str, intent: Optional[dict] = None) -> Decision:
-        """The decision for one text, given the classifier's intent prediction."""
+    def decide_text(self, text: str, intent: Optional[dict] = None, ranking: Optional[List[dict]] = None) -> Decision:
+        """The decision for one text, given the classifier's intent prediction and ranking."""
         # Masked personal data (［電話番号］…) says nothing about the topic of the question.
         searchable = PLACEHOLDER_PATTERN.sub(" ", text)
         meaningful = has_meaningful_text(searchable)
         if self._index is None or not meaningful:
             return decide_empty(meaningful)
         result = self._index.search(searchable, k=int(self._config["ranking_length"]))
-        decision = decide(result, self._thresholds, meaningful=True)
+        decision = decide(result, self._thresholds, meaningful=True,
+                          out_of_scope=self._probability_of(self._config["out_of_scope_intent"], intent, ranking))
         decision = apply_classifier(
             decision, intent, self._config["out_of_scope_intent"], float(self._config["out_of_scope_threshold"])
         )
         personal = bool(self._config["personal_case_detection"]) and is_personal_case(text)
         return apply_personal_case(decision, personal, result)
+
+    @staticmethod
+    def _probability_of(name: str, intent: Optional[dict], ranking: Optional[List[dict]]) -> float:
+        """The classifier's probability for intent ``name`` (0 when it did not rank it)."""
+        for r in [intent or {}] + list(ranking or []):
+            if r.get("name") == name:
+                return float(r.get("confidence") or 0.0)
+        return 0.0
 
     def _process_one(self, message: Message) -> None:
         text = message.get(TEXT)
@@ -209,7 +218,7 @@ class FaqRetriever(GraphComponent):
                 message.set(INTENT, urgent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [urgent] + (message.get(INTENT_RANKING_KEY) or []), add_to_output=True)
                 return
-        decision = self.decide_text(text, intent)
+        decision = self.decide_text(text, intent, message.get(INTENT_RANKING_KEY))
         name = intent.get("name")
         is_smalltalk = (
             name in self._config["smalltalk_intents"]

@@ -29,8 +29,8 @@ class ReplyType(str, Enum):
 class Thresholds:
     """When to answer, clarify or give up. See docs/answering.md."""
 
-    answer: float = 0.21  # confidence at or above which one FAQ is answered
-    clarify: float = 0.10  # confidence at or above which candidates are offered
+    answer: float = 0.22  # confidence at or above which one FAQ is answered
+    clarify: float = 0.095  # confidence at or above which candidates are offered
     margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
     min_coverage: float = 0.5  # share (by IDF) of the question's words the FAQ must know
     candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score
@@ -74,23 +74,34 @@ class Decision:
         }
 
 
-def confidence_of(result: SearchResult) -> float:
+def confidence_of(result: SearchResult, out_of_scope: float = 0.0) -> float:
     """How sure we are that the top FAQ answers the question, in [0, 1].
 
     The top score times the share of the question's meaning (IDF-weighted content
-    words, or its reading for kana-only input) that the FAQ covers, so that a question sharing one common word with an FAQ (「市長の好きな食べ物」
-    vs 市長への手紙) stays low.
+    words, or its reading for kana-only input) that the FAQ covers, so that a question
+    sharing one common word with an FAQ (「市長の好きな食べ物」 vs 市長への手紙) stays low;
+    times the probability that the question is in scope at all, 1 − P(out_of_scope) from
+    the intent classifier trained on off-topic and personal-case questions. Retrieval
+    sees which FAQ fits best, the classifier sees what off-topic questions look like:
+    together they separate answerable from unanswerable questions better than either
+    (ROC AUC on the dev set: 0.970 for retrieval alone, 0.982 combined).
     """
     if not result.candidates:
         return 0.0
     top = result.candidates[0].score
-    return round(max(0.0, min(1.0, top * result.coverage)), 4)
+    in_scope = 1.0 - max(0.0, min(1.0, out_of_scope))
+    return round(max(0.0, min(1.0, top * result.coverage * in_scope)), 4)
 
 
-def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True) -> Decision:
-    """Answer, clarify or cannot-answer for one search result."""
-    decision = _decide(result, thresholds, meaningful)
+def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True, out_of_scope: float = 0.0) -> Decision:
+    """Answer, clarify or cannot-answer for one search result.
+
+    ``out_of_scope`` is the intent classifier's probability that the question is
+    off-topic or about the resident's own case (0 when unknown).
+    """
+    decision = _decide(result, thresholds, meaningful, out_of_scope)
     decision.signals = {
+        "out_of_scope": round(float(out_of_scope), 4),
         "coverage": result.coverage,
         "known_terms": result.known_terms,
         "category": result.category,
@@ -134,14 +145,14 @@ def apply_personal_case(decision: Decision, personal: bool, result: SearchResult
     return decision
 
 
-def _decide(result: SearchResult, thresholds: Thresholds, meaningful: bool) -> Decision:
+def _decide(result: SearchResult, thresholds: Thresholds, meaningful: bool, out_of_scope: float) -> Decision:
     candidates = [
         {"faq_id": c.faq_id, "question": c.question, "score": c.score} for c in result.candidates
     ]
     if not meaningful or not result.query_terms and not result.candidates:
         return Decision(ReplyType.UNCLEAR if not meaningful else ReplyType.CANNOT_ANSWER, None, 0.0,
                         candidates[: thresholds.max_candidates], reason="no_content" if not meaningful else "no_match")
-    conf = confidence_of(result)
+    conf = confidence_of(result, out_of_scope)
     top = result.candidates[0] if result.candidates else None
     second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
     common = dict(category=result.category, department=result.department)

@@ -8,6 +8,7 @@ it says so and gives the department's contact.
 The rule: a reference to the resident's own case (a first-person or family possessive,
 or something the resident did recently) together with a question about status, result,
 or a personal figure. General questions with 私 (「私は住民票を取りたい」) do not match.
+Quoting a case number (「受付番号1234の…」「申請番号は…」) is always about one's own case.
 """
 
 from __future__ import annotations
@@ -39,9 +40,17 @@ _STATUS = re.compile(
 _LOOKUP = re.compile(r"(?:確認したい|確認して|調べて|できてますか|できていますか|終わって|済んで|大丈夫|ちゃんと)")
 
 
+# A case or customer number followed by the number itself (or its masking placeholder).
+_CASE_NUMBER = re.compile(
+    r"(?:受付|申請|整理|管理|受理|予約|引換|交付|お客様|問い?合わ?せ)番号\s*(?:は|が|:)?\s*(?:[0-9]|\[番号\])"
+)
+
+
 def is_personal_case(text: str) -> bool:
     """True when the text asks about the status or figures of the resident's own case."""
     t = unicodedata.normalize("NFKC", text)
+    if _CASE_NUMBER.search(t):
+        return True
     own_action = bool(_OWN_ACTION.search(t))
     if _STATUS.search(t):
         return own_action or bool(_POSSESSIVE.search(t))

@@ -45,3 +45,17 @@ def test_weak_out_of_scope_prediction_does_not_veto():
 def test_nothing_meaningful_is_unclear():
     d = decide(SearchResult([], [], 0, 0), T, meaningful=False)
     assert d.type is ReplyType.UNCLEAR
+
+
+def test_out_of_scope_probability_lowers_confidence():
+    sure = decide(result([0.8, 0.3]), T, out_of_scope=0.0)
+    doubtful = decide(result([0.8, 0.3]), T, out_of_scope=0.5)
+    off_topic = decide(result([0.8, 0.3]), T, out_of_scope=0.75)
+    assert sure.confidence == 0.8 and doubtful.confidence == 0.4 and off_topic.confidence == 0.2
+    assert (sure.type, doubtful.type, off_topic.type) == (ReplyType.ANSWER, ReplyType.CLARIFY, ReplyType.CANNOT_ANSWER)
+    assert off_topic.signals["out_of_scope"] == 0.75
+
+
+def test_out_of_scope_probability_is_clamped():
+    assert decide(result([0.8, 0.3]), T, out_of_scope=1.7).type is ReplyType.CANNOT_ANSWER
+    assert decide(result([0.8, 0.3]), T, out_of_scope=-1).confidence == 0.8

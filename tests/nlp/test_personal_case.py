@@ -39,3 +39,15 @@ def test_general_questions_are_not_personal(text):
 @pytest.mark.parametrize("text", ["妻が申請した児童手当の認定はもう終わっていますか", "おととい出した届出はどうなりましたか"])
 def test_own_actions_with_status(text):
     assert is_personal_case(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["申請番号は５６７８です。パスポートはできていますか", "整理番号［番号］の件で電話しました", "お問い合わせ番号：5555について"]
+)
+def test_quoting_a_case_number_is_personal(text):
+    assert is_personal_case(text)
+
+
+@pytest.mark.parametrize("text", ["受付番号とは何ですか", "申請番号はどこに書いてありますか"])
+def test_asking_about_case_numbers_in_general_is_not_personal(text):
+    assert not is_personal_case(text)

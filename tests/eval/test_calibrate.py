@@ -1,0 +1,50 @@
+"""Threshold calibration recomputes decisions from stored parse data."""
+
+from bot.eval.calibrate import calibrate, cross_validate, outcome_for
+from bot.eval.dataset import LabelledQuestion
+from bot.knowledge.decision import Thresholds
+
+
+def parse(top_id, top, second, coverage, out_of_scope=0.0):
+    return {
+        "intent": {"name": "faq", "confidence": 0.5},
+        "madoguchi": {
+            "type": "answer",
+            "faq_id": top_id,
+            "candidates": [{"faq_id": top_id, "score": top}, {"faq_id": "other", "score": second}],
+            "signals": {"coverage": coverage, "known_terms": 1.0, "terms": 3, "intent": "faq",
+                        "intent_confidence": 0.5, "personal_case": False, "out_of_scope": out_of_scope},
+        },
+    }
+
+
+def dataset():
+    questions, parses = [], []
+    for i in range(30):  # in scope: clear winners
+        questions.append(LabelledQuestion(f"q{i}", f"f{i}"))
+        parses.append(parse(f"f{i}", 0.6 + (i % 5) * 0.05, 0.2, 0.9))
+    for i in range(20):  # out of scope: word overlap, but the classifier doubts them
+        questions.append(LabelledQuestion(f"n{i}", "none"))
+        parses.append(parse(f"f{i}", 0.5, 0.3, 0.8, out_of_scope=0.85))
+    return questions, parses, ["c"] * len(questions)
+
+
+def test_stored_out_of_scope_probability_is_used_when_recomputing():
+    q, p, c = dataset()
+    t = Thresholds(answer=0.3, clarify=0.1, min_coverage=0.5)
+    assert outcome_for(q[-1], p[-1], "c", t, oos_threshold=1.1).decision == "cannot_answer"  # 0.5·0.8·0.15 = 0.06
+    assert outcome_for(q[0], p[0], "c", t, oos_threshold=1.1).decision == "answer"
+
+
+def test_calibration_separates_answerable_from_unanswerable():
+    q, p, c = dataset()
+    best_score, best, veto, summary = calibrate(q, p, c, Thresholds(), 0.8)[0]
+    assert summary["cannot_answer_precision"] == 1.0 and summary["cannot_answer_recall"] == 1.0
+    assert summary["answered_correctly"] == 1.0 and summary["wrong_answers"] == 0.0
+
+
+def test_cross_validation_reports_held_out_figures():
+    q, p, c = dataset()
+    r = cross_validate(q, p, c, Thresholds(), 0.8, splits=3)
+    assert r["splits"] == 3
+    assert r["worst"]["cannot_answer_recall"] == 1.0 and r["worst"]["wrong_answers"] == 0.0
