@@ -10,6 +10,11 @@ keeps Rasa's behaviour; tests/test_rasa_patches.py checks each against Rasa's ow
 * Event deserialisation: ``Event.resolve_by_type`` walked every subclass of ``Event``
   (recursively, with ``inspect.isabstract`` on each) for every event of every tracker
   read (~4 %). The type-name lookup is now a dictionary, rebuilt when a name is unknown.
+* HTTP calls to endpoints (the action server): ``EndpointConfig.request`` opened a new
+  aiohttp session, so a new TCP connection, for every call (~3 % of the Rasa process,
+  plus the action server accepting it). One session per endpoint and event loop now
+  keeps connections alive; its keep-alive (2 s) is shorter than the action server's
+  (Sanic: 5 s), so a pooled connection is never one the server is about to close.
 * ``MessageProcessor._check_for_unseen_features`` asked ``Domain.is_empty()`` for every
   message, which serialises the whole domain and builds an empty one to compare
   (~1 %). The answer is kept per domain object.
@@ -18,7 +23,7 @@ keeps Rasa's behaviour; tests/test_rasa_patches.py checks each against Rasa's ow
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 _applied = False
 
@@ -105,6 +110,95 @@ def _check_for_unseen_features(self, parse_data: Dict[Text, Any]) -> None:
             )
 
 
+# Seconds an idle pooled connection is kept: below Sanic's default KEEP_ALIVE_TIMEOUT (5 s).
+POOL_KEEPALIVE_SECONDS = 2.0
+_sessions: List[Any] = []  # every pooled session, closed by close_sessions()
+
+
+def _pooled_session(endpoint: Any) -> Any:
+    """The endpoint's session for the running event loop (created on first use)."""
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    pool: Dict[Any, Any] = endpoint.__dict__.setdefault("_madoguchi_sessions", {})
+    for other in [k for k in pool if k.is_closed()]:
+        pool.pop(other)  # a finished loop's session cannot be used (tests run several loops)
+    session = pool.get(loop)
+    if session is None or session.closed:
+        auth = None
+        if endpoint.basic_auth:
+            auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+        session = aiohttp.ClientSession(
+            headers=endpoint.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=POOL_KEEPALIVE_SECONDS),
+        )
+        pool[loop] = session
+        _sessions.append(session)
+    return session
+
+
+async def _request(
+    self,
+    method: Text = "post",
+    subpath: Optional[Text] = None,
+    content_type: Optional[Text] = "application/json",
+    compress: bool = False,
+    **kwargs: Any,
+) -> Optional[Any]:
+    """``EndpointConfig.request`` on a kept session (the rest as in Rasa 3.6)."""
+    import os
+    import ssl
+
+    from aiohttp import ContentTypeError
+    from rasa.shared.exceptions import FileNotFoundException
+    from rasa.utils.endpoints import ClientResponseError, concat_url
+
+    headers = {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if "headers" in kwargs:
+        headers.update(kwargs["headers"])
+        del kwargs["headers"]
+    if self.headers:
+        headers.update(self.headers)
+    url = concat_url(self.url, subpath)
+    sslcontext = None
+    if self.cafile:
+        try:
+            sslcontext = ssl.create_default_context(cafile=self.cafile)
+        except FileNotFoundError as e:
+            raise FileNotFoundException(
+                f"Failed to find certificate file, '{os.path.abspath(self.cafile)}' does not exist."
+            ) from e
+    async with _pooled_session(self).request(
+        method, url, headers=headers, params=self.combine_parameters(kwargs), compress=compress,
+        ssl=sslcontext, **kwargs,
+    ) as response:
+        if response.status >= 400:
+            raise ClientResponseError(response.status, response.reason, await response.content.read())
+        try:
+            return await response.json()
+        except ContentTypeError:
+            return None
+
+
+async def close_sessions() -> None:
+    """Close the kept sessions of the running event loop (at server stop)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    for session in list(_sessions):
+        if session.closed or session._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public accessor
+            continue
+        await session.close()
+        _sessions.remove(session)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -113,6 +207,7 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
 
     from bot import graph_runner
 
@@ -120,4 +215,5 @@ def apply() -> None:
     graph_runner.install()
     Event.resolve_by_type = staticmethod(_resolve_event_type)
     MessageProcessor._check_for_unseen_features = _check_for_unseen_features
+    EndpointConfig.request = _request
     _applied = True

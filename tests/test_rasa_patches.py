@@ -71,3 +71,35 @@ def test_unseen_intent_still_warns_and_domain_emptiness_is_asked_once(monkeypatc
     processor.domain = Domain.empty()  # a new domain (model reload): asked again, and empty means no check
     processor._check_for_unseen_features({"intent": {"name": "weather"}, "entities": []})
     assert len(asked) == 2
+
+
+async def test_endpoint_requests_reuse_one_connection(aiohttp_server):
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    peers, bodies = [], []
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        bodies.append((request.headers.get("X-Token"), request.query.get("token"), await request.json()))
+        if request.match_info["what"] == "bad":
+            return web.Response(status=422, text="no")
+        return web.json_response({"events": [], "responses": [{"text": "はい"}]})
+
+    app = web.Application()
+    app.router.add_post("/{what}", webhook)
+    server = await aiohttp_server(app)
+    rasa_patches.apply()
+    endpoint = EndpointConfig(str(server.make_url("/webhook")), headers={"X-Token": "h"}, token="t")
+    for i in range(3):
+        assert await endpoint.request(json={"n": i}, method="post") == {"events": [], "responses": [{"text": "はい"}]}
+    assert bodies == [("h", "t", {"n": 0}), ("h", "t", {"n": 1}), ("h", "t", {"n": 2})]
+    assert len(set(peers)) == 1, "one kept connection, not one per request"
+    bad = EndpointConfig(str(server.make_url("/bad")))
+    with pytest.raises(ClientResponseError) as raised:
+        await bad.request(json={}, method="post")
+    assert raised.value.status == 422
+    await rasa_patches.close_sessions()
+    assert all(s.closed for s in endpoint.__dict__["_madoguchi_sessions"].values())
+    assert await endpoint.request(json={"n": 3}, method="post")  # a new session after closing
+    await rasa_patches.close_sessions()

@@ -67,6 +67,13 @@ class MadoguchiRestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("madoguchi_rest_webhook", __name__)
 
+        @bp.listener("before_server_stop")
+        async def close_kept_sessions(*_: Any) -> None:
+            # The HTTP sessions bot.rasa_patches keeps open to the action server.
+            from bot import rasa_patches
+
+            await rasa_patches.close_sessions()
+
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return _json_response({"status": "ok"})
