@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -83,15 +84,18 @@ def bench_kosodate() -> None:
     print(f"model load (in-process): {time.monotonic() - t0:.1f} s")
     data = json.loads(KOSODATE.read_text(encoding="utf-8"))
     # Self-retrieval of the published questions (sanity) and latency.
-    hits, lat = 0, []
+    hits, lat, kinds = 0, [], Counter()
     for row in data:
         t = time.perf_counter()
         parse = parser.parse(row["question"])
         lat.append((time.perf_counter() - t) * 1000)
-        cands = (parse.get("madoguchi") or {}).get("candidates") or []
+        md = parse.get("madoguchi") or {}
+        cands = md.get("candidates") or []
         hits += bool(cands) and cands[0]["faq_id"] == f"kosodate-{row['faq_id']}"
+        kinds[md.get("type")] += 1
     lat.sort()
     print(f"self-retrieval top-1 on the 661 published questions: {hits / len(data):.3f}")
+    print("decisions on them: " + ", ".join(f"{k} {v / len(data):.3f}" for k, v in kinds.most_common()))
     print(f"NLU latency per question: p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms")
     for q in ["母子手帳はどこでもらえる？", "保育園の申し込みはいつから", "児童手当の振込日", "予防接種の予約", "今日の天気は？"]:
         md = parser.parse(q).get("madoguchi") or {}
