@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import decision_of, entity, send
 from actions.knowledge import knowledge
+from bot import replies
 from bot.handoff import replies as handoff_replies
 from bot.handoff.calendar import OfficeCalendar, describe_date
 from bot.settings import Settings
@@ -80,15 +81,24 @@ def reply_by(cal: OfficeCalendar, when: dt.datetime) -> str:
 
 
 class ActionUrgent(Action):
-    """Emergency and consultation numbers first, then the offer of a person."""
+    """Emergency and consultation numbers first, then the offer of a person.
+
+    When one FAQ clearly answers the same message (「火事で家が焼けて、国保料が払えません」),
+    its answer follows the numbers: the resident is not left with numbers alone.
+    """
 
     def name(self) -> Text:
         return "action_urgent"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        word = ((decision_of(tracker).get("signals") or {}).get("urgent")) or ""
-        send(dispatcher, handoff_replies.emergency_message(knowledge(), word))
-        return []
+        kb = knowledge()
+        signals = decision_of(tracker).get("signals") or {}
+        send(dispatcher, handoff_replies.emergency_message(kb, signals.get("urgent") or ""))
+        faq = kb.by_id().get(signals.get("faq_id") or "")
+        if faq is None:
+            return []
+        send(dispatcher, replies.answer_message(faq, kb, signals.get("faq_confidence"), []))
+        return [SlotSet("last_faq_id", faq.id), SlotSet("last_department", faq.department)]
 
 
 class ActionRequestHuman(Action):

@@ -213,7 +213,13 @@ class FaqRetriever(GraphComponent):
             word = find_urgent(text, self._config["urgent_words"] or DEFAULT_URGENT_WORDS)
             if word is not None:
                 urgent = {"name": self._config["urgent_intent"], "confidence": 1.0}
-                decision = Decision(ReplyType.HANDOFF, None, 1.0, reason="urgent", signals={"urgent": word})
+                signals: Dict[Text, Any] = {"urgent": word}
+                # 「火事で家が焼けて、国保料が払えません」: the numbers come first, and a clear
+                # FAQ answer still follows them (action_urgent).
+                faq = self.decide_text(text, intent, message.get(INTENT_RANKING_KEY))
+                if faq.type == ReplyType.ANSWER:
+                    signals.update(faq_id=faq.faq_id, faq_confidence=faq.confidence)
+                decision = Decision(ReplyType.HANDOFF, None, 1.0, reason="urgent", signals=signals)
                 message.set(PARSE_KEY, decision.as_dict(), add_to_output=True)
                 message.set(INTENT, urgent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [urgent] + (message.get(INTENT_RANKING_KEY) or []), add_to_output=True)

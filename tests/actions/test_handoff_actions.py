@@ -128,6 +128,21 @@ def test_urgent_gives_numbers_first():
     assert m["buttons"][0]["payload"] == "/request_human"
 
 
+def test_urgent_with_a_clear_faq_answer_gives_numbers_then_the_answer():
+    latest = {"text": "火事で家が焼けてしまい、国保に入りたい", "intent": {"name": "urgent"},
+              "madoguchi": {"signals": {"urgent": "火事", "faq_id": "kokuho-join", "faq_confidence": 0.4}}}
+    msgs, events = run(ActionUrgent(), tracker(latest=latest))
+    assert [m["custom"]["type"] for m in msgs] == ["handoff", "answer"]
+    assert msgs[0]["custom"]["status"] == "emergency" and msgs[1]["custom"]["faq_id"] == "kokuho-join"
+    assert {"event": "slot", "name": "last_faq_id", "value": "kokuho-join", "timestamp": None} in events
+
+
+def test_urgent_ignores_an_faq_that_no_longer_exists():
+    latest = {"text": "火事です", "madoguchi": {"signals": {"urgent": "火事", "faq_id": "gone"}}}
+    msgs, events = run(ActionUrgent(), tracker(latest=latest))
+    assert len(msgs) == 1 and events == []
+
+
 def test_urgent_uses_city_numbers(project_root, monkeypatch):
     monkeypatch.setattr(knowledge_module, "_cache", knowledge_module.KnowledgeCache(project_root / "knowledge"))
     msgs, _ = run(ActionUrgent(), tracker(latest={"text": "火事です", "madoguchi": {"signals": {"urgent": "火事"}}}))

@@ -136,3 +136,9 @@ def test_urgent_words_get_numbers_first(live_stack):
     msgs = say(live_stack, "子どもが虐待されているかもしれません")
     assert msgs[0]["custom"]["status"] == "emergency"
     assert "119番" in msgs[0]["text"] or "110番" in msgs[0]["text"]
+
+
+def test_urgent_word_in_an_everyday_question_gets_numbers_then_the_answer(live_stack):
+    msgs = say(live_stack, "火事で焼けたソファーを捨てたい。粗大ごみの出し方を教えてください")
+    assert msgs[0]["custom"]["status"] == "emergency"
+    assert msgs[1]["custom"]["type"] == "answer" and msgs[1]["custom"]["faq_id"] == "gomi-sodai-apply"
