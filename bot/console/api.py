@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import unicodedata
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -20,7 +21,7 @@ from bot.console.auth import SESSION_COOKIE, require_admin, staff_of
 from bot.console.inbox import handoff_view, inbox_payload, ticket_view
 from bot.console.live import RASA_ERRORS, LiveHub
 from bot.console.transcript import tracker_events, transcript_items
-from bot.handoff.store import ContactMethod, Handoff, HandoffError, HandoffStatus, Ticket
+from bot.handoff.store import ContactMethod, Handoff, HandoffError, HandoffStatus, HandoffStore, Ticket
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -137,6 +138,22 @@ def _hub(request: web.Request) -> LiveHub:
     return request.app[keys.HUB]  # type: ignore[return-value]
 
 
+async def _end_handoff(request: web.Request, notice: Callable[[int], list[dict]],
+                       end: Callable[[HandoffStore, int, str, str], None], text: str) -> web.Response:
+    """Hand back or close the request's hand-off: tell the resident first (``notice``), then
+    record it (``end(store, id, staff, text)``); 409 when it has ended meanwhile."""
+    h = _handoff(request)
+    _mine(request, h)
+    await _deliver(request, h.conversation_id, notice(h.id))
+    store = request.app[keys.STORE]
+    try:
+        end(store, h.id, staff_of(request).username, text)
+    except HandoffError:
+        raise ApiError(409, "not_open", "この引き継ぎはすでに終わっています。") from None
+    _hub(request).poke()
+    return ok({"handoff": _view(request, store.get(h.id))})
+
+
 # ---------------------------------------------------------------------------- reading
 @routes.get("/api/me")
 async def me(request: web.Request) -> web.Response:
@@ -227,30 +244,14 @@ async def reply(request: web.Request) -> web.Response:
 async def hand_back(request: web.Request) -> web.Response:
     body = await read_body(request)
     note = clean_text(body.get("note"), "メモ", required=False)
-    h = _handoff(request)
-    _mine(request, h)
-    await _deliver(request, h.conversation_id, notices.returned(h.id))
-    try:
-        request.app[keys.STORE].hand_back(h.id, staff_of(request).username, note)
-    except HandoffError:
-        raise ApiError(409, "not_open", "この引き継ぎはすでに終わっています。") from None
-    _hub(request).poke()
-    return ok({"handoff": _view(request, request.app[keys.STORE].get(h.id))})
+    return await _end_handoff(request, notices.returned, HandoffStore.hand_back, note)
 
 
 @routes.post(r"/api/handoffs/{id:\d+}/close")
 async def close(request: web.Request) -> web.Response:
     body = await read_body(request)
     resolution = clean_text(body.get("resolution"), "対応の記録")
-    h = _handoff(request)
-    _mine(request, h)
-    await _deliver(request, h.conversation_id, notices.closed(h.id))
-    try:
-        request.app[keys.STORE].close(h.id, staff_of(request).username, resolution)
-    except HandoffError:
-        raise ApiError(409, "not_open", "この引き継ぎはすでに終わっています。") from None
-    _hub(request).poke()
-    return ok({"handoff": _view(request, request.app[keys.STORE].get(h.id))})
+    return await _end_handoff(request, notices.closed, HandoffStore.close, resolution)
 
 
 @routes.post(r"/api/tickets/{id:\d+}/answer")
