@@ -271,21 +271,24 @@ class FakeLinePlatform:
             return call, self._answer(call, 401, {"message": "Authentication failed. Confirm that the access token in the authorization header is valid."})
         return call, None
 
-    async def _json_body(self, call: Call) -> tuple[Any, web.Response | None]:
-        if not call.headers.get("Content-Type", "").startswith("application/json"):
-            return None, self._answer(call, 400, {"message": "Content-Type must be application/json"})
-        try:
-            return call.json, None
-        except ValueError:
-            return None, self._answer(call, 400, {"message": "The request body has 1 error(s)", "details": ["invalid JSON"]})
-
-    async def _reply(self, request: web.Request) -> web.Response:
+    async def _begin_json(self, request: web.Request) -> tuple[Call, Any, web.Response | None]:
+        """:meth:`_begin`, then the JSON body: ``(call, body, None)``, or ``(call, None, answer)``
+        when the platform answers early (failure queued, bad token, not JSON)."""
         call, early = await self._begin(request)
         if early is not None:
+            return call, None, early
+        if not call.headers.get("Content-Type", "").startswith("application/json"):
+            return call, None, self._answer(call, 400, {"message": "Content-Type must be application/json"})
+        try:
+            return call, call.json, None
+        except ValueError:
+            return call, None, self._answer(call, 400, {"message": "The request body has 1 error(s)",
+                                                        "details": ["invalid JSON"]})
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        call, body, early = await self._begin_json(request)
+        if early is not None:
             return early
-        body, bad = await self._json_body(call)
-        if bad is not None:
-            return bad
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
         problems = check_messages(body.get("messages"))
@@ -298,12 +301,9 @@ class FakeLinePlatform:
         return self._answer(call, 200, {"sentMessages": _sent(body["messages"])})
 
     async def _push(self, request: web.Request) -> web.Response:
-        call, early = await self._begin(request)
+        call, body, early = await self._begin_json(request)
         if early is not None:
             return early
-        body, bad = await self._json_body(call)
-        if bad is not None:
-            return bad
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
         key = request.headers.get("X-Line-Retry-Key")
@@ -322,12 +322,9 @@ class FakeLinePlatform:
         return self._answer(call, 200, {"sentMessages": _sent(body["messages"])})
 
     async def _create_rich_menu(self, request: web.Request) -> web.Response:
-        call, early = await self._begin(request)
+        call, body, early = await self._begin_json(request)
         if early is not None:
             return early
-        body, bad = await self._json_body(call)
-        if bad is not None:
-            return bad
         problems = check_rich_menu(body)
         if problems:
             return self._answer(call, 400, {"message": "The request body has errors", "details": problems})
