@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,6 +17,15 @@ def _accounts(ctx: click.Context):
 
     store = HandoffStore.open(ctx.obj["settings"].database_path)
     return StaffAccounts(store.db), store
+
+
+@contextmanager
+def _click_errors() -> Iterator[None]:
+    """A library error (a bad username, a short password…) ends the command with its message."""
+    try:
+        yield
+    except MadoguchiError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -50,10 +61,8 @@ def add(ctx: click.Context, username: str, display_name: str, role: str, passwor
         echo 'a long passphrase' | bot staff add suzuki --name 鈴木 --password-stdin
     """
     accounts, store = _accounts(ctx)
-    try:
+    with _click_errors():
         account = accounts.add(username, display_name, _read_password(password_stdin), role)
-    except MadoguchiError as exc:
-        raise click.ClickException(str(exc)) from None
     store.audit("cli", "staff.add", f"staff:{account.username}", f"role={account.role}")
     click.echo(f"created {account.username} ({account.display_name}, {account.role})")
 
@@ -70,10 +79,8 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool) -> None:
         bot staff passwd tanaka
     """
     accounts, store = _accounts(ctx)
-    try:
+    with _click_errors():
         accounts.set_password(username, _read_password(password_stdin))
-    except MadoguchiError as exc:
-        raise click.ClickException(str(exc)) from None
     store.audit("cli", "staff.passwd", f"staff:{username}")
     click.echo(f"password of {username} changed; they need to log in again")
 
@@ -110,9 +117,7 @@ def disable(ctx: click.Context, username: str, enable: bool) -> None:
         bot staff disable suzuki --enable
     """
     accounts, store = _accounts(ctx)
-    try:
+    with _click_errors():
         accounts.set_disabled(username, not enable)
-    except MadoguchiError as exc:
-        raise click.ClickException(str(exc)) from None
     store.audit("cli", "staff.enable" if enable else "staff.disable", f"staff:{username}")
     click.echo(f"{username} {'enabled' if enable else 'disabled'}")
