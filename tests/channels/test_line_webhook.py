@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import time
 import urllib.parse
 import urllib.request
@@ -16,11 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.line.credentials import write_effective_credentials
 from bot.line.menus import GROUP_TEXT, LOCATION_TEXT, NOT_TEXT_TEXT, WELCOME_TEXT
 from bot.runner import Stack
-from tests.fakes.line_platform import UUID_RE, FakeLinePlatform, new_user_id, utf16_len
-from tests.conftest import free_port
+from tests.fakes.line_platform import UUID_RE, new_user_id, utf16_len
+from tests.line_stack import run_stack, serve_platform, tracker
 
 pytestmark = pytest.mark.slow
 
@@ -51,30 +49,13 @@ class LineStack(Stack):
 
 @pytest.fixture(scope="module")
 def platform():
-    p = FakeLinePlatform(channel_secret=SECRET, access_token=TOKEN)
-    p.start_in_thread()
-    yield p
-    p.stop()
+    yield from serve_platform(SECRET, TOKEN)
 
 
 @pytest.fixture(scope="module")
-def line_stack(platform, fixture_settings, trained_model, tmp_path_factory):  # noqa: F811
-    work = tmp_path_factory.mktemp("line-stack")
-    settings = dataclasses.replace(fixture_settings, var_dir=work / "var", rasa_port=free_port(),
-                                   actions_port=free_port(), console_port=free_port())
-    source = work / "credentials.yml"
-    source.write_text(CREDENTIALS.replace("@BASE@", platform.base_url), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LINE_CHANNEL_SECRET", SECRET)
-        mp.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-        # What `bot run` should do (docs/line.md): give Rasa only the configured channels.
-        effective = write_effective_credentials(source, settings.var_dir / "credentials.line-test.yml", os.environ)
-        assert effective.skipped == {}
-        stack = LineStack(settings, trained_model, log_dir=settings.var_dir / "logs",
-                          credentials=settings.var_dir / "credentials.line-test.yml")
-        stack.start(timeout=240)  # the Rasa process copies the environment now
-    yield stack
-    stack.stop()
+def line_stack(platform, fixture_settings, trained_model, tmp_path_factory):
+    yield from run_stack(platform, fixture_settings, trained_model, tmp_path_factory.mktemp("line-stack"), CREDENTIALS,
+                         LineStack)
 
 
 @pytest.fixture(autouse=True)
@@ -104,13 +85,6 @@ def wait_reply(platform, event, timeout=60.0):
         return pushes[0] if pushes else None
 
     return platform.wait_for(found, timeout)
-
-
-def tracker(stack, sender_id):
-    url = f"{stack.rasa_url}/conversations/{urllib.parse.quote(sender_id, safe=':')}/tracker?" + urllib.parse.urlencode(
-        {"token": stack.settings.api_token(), "include_events": "ALL"})
-    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
-        return json.loads(resp.read().decode())
 
 
 def user_events(stack, user):

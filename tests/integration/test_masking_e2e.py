@@ -22,7 +22,6 @@ import dataclasses
 import gzip
 import io
 import json
-import os
 import re
 import sqlite3
 import tarfile
@@ -36,12 +35,11 @@ from typing import Iterator
 
 import pytest
 
-from bot.line.credentials import write_effective_credentials
 from bot.line.menus import LOCATION_TEXT
 from bot.privacy.masking import ADDRESS, CARD, DATE_OF_BIRTH, EMAIL, MY_NUMBER, PHONE
 from bot.runner import Stack
-from tests.conftest import free_port
 from tests.fakes.line_platform import Call, FakeLinePlatform, new_user_id
+from tests.line_stack import run_stack, serve_platform, tracker
 
 pytestmark = pytest.mark.slow
 
@@ -227,29 +225,12 @@ def search_files(roots: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
 # ---------------------------------------------------------------------- the stack
 @pytest.fixture(scope="module")
 def platform():
-    p = FakeLinePlatform(channel_secret=SECRET, access_token=TOKEN)
-    p.start_in_thread()
-    yield p
-    p.stop()
+    yield from serve_platform(SECRET, TOKEN)
 
 
 @pytest.fixture(scope="module")
 def stack(platform, fixture_settings, trained_model, tmp_path_factory):
-    work = tmp_path_factory.mktemp("pii-stack")
-    settings = dataclasses.replace(fixture_settings, var_dir=work / "var", rasa_port=free_port(),
-                                   actions_port=free_port(), console_port=free_port())
-    source = work / "credentials.yml"
-    source.write_text(CREDENTIALS.replace("@BASE@", platform.base_url), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LINE_CHANNEL_SECRET", SECRET)
-        mp.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-        target = settings.var_dir / "credentials.pii-test.yml"
-        effective = write_effective_credentials(source, target, os.environ)
-        assert effective.skipped == {} and len(effective.channels) == 3
-        running = Stack(settings, trained_model, log_dir=settings.var_dir / "logs", credentials=target)
-        running.start(timeout=240)  # the Rasa process copies the environment now
-    yield running
-    running.stop()
+    yield from run_stack(platform, fixture_settings, trained_model, tmp_path_factory.mktemp("pii-stack"), CREDENTIALS)
 
 
 # ---------------------------------------------------------------------- talking
@@ -317,13 +298,6 @@ def conversations(stack, platform) -> dict[str, Conversation]:
                                                        RESIDENTS["web"])),
         "line": Conversation(f"line:{line_user}", talk_over_line(stack, platform, line_user, RESIDENTS["line"])),
     }
-
-
-def tracker(stack: Stack, sender: str) -> dict:
-    query = urllib.parse.urlencode({"token": stack.settings.api_token(), "include_events": "ALL"})
-    url = f"{stack.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker?{query}"
-    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
-        return json.loads(resp.read().decode("utf-8"))
 
 
 # ---------------------------------------------------------------------- tests

@@ -1,0 +1,66 @@
+"""The real stack with the LINE channel on, talking to the fake LINE platform.
+
+Shared by the LINE webhook tests and the end-to-end masking test; each starts its own
+platform and stack (module-scoped fixtures that ``yield from`` these generators).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Iterator, TypeVar
+
+import pytest
+
+from bot.line.credentials import write_effective_credentials
+from bot.runner import Stack
+from bot.settings import Settings
+from tests.conftest import free_port
+from tests.fakes.line_platform import FakeLinePlatform
+
+S = TypeVar("S", bound=Stack)
+
+
+def serve_platform(secret: str, token: str) -> Iterator[FakeLinePlatform]:
+    """The fake LINE platform on a free loopback port, stopped when the fixture ends."""
+    platform = FakeLinePlatform(channel_secret=secret, access_token=token)
+    platform.start_in_thread()
+    yield platform
+    platform.stop()
+
+
+def run_stack(platform: FakeLinePlatform, base: Settings, model: Path, work: Path, credentials: str,
+              stack_class: type[S] = Stack) -> Iterator[S]:
+    """``rasa run``, the action server and the console on free ports with ``work/var``, stopped
+    when the fixture ends.
+
+    ``credentials`` is a credentials.yml whose ``@BASE@`` becomes the platform's URL; its
+    ``${LINE_CHANNEL_SECRET}`` and ``${LINE_CHANNEL_ACCESS_TOKEN}`` are the platform's. As
+    `bot run` does (docs/line.md), Rasa gets only the configured channels: here all of them.
+    """
+    settings = dataclasses.replace(base, var_dir=work / "var", rasa_port=free_port(),
+                                   actions_port=free_port(), console_port=free_port())
+    source = work / "credentials.yml"
+    source.write_text(credentials.replace("@BASE@", platform.base_url), encoding="utf-8")
+    target = settings.var_dir / "credentials.test.yml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LINE_CHANNEL_SECRET", platform.channel_secret)
+        mp.setenv("LINE_CHANNEL_ACCESS_TOKEN", platform.access_token)
+        effective = write_effective_credentials(source, target, os.environ)
+        assert effective.skipped == {}
+        stack = stack_class(settings, model, log_dir=settings.var_dir / "logs", credentials=target)
+        stack.start(timeout=240)  # the Rasa process copies the environment now
+    yield stack
+    stack.stop()
+
+
+def tracker(stack: Stack, sender: str) -> dict:
+    """The conversation's tracker with all its events, from Rasa's HTTP API."""
+    query = urllib.parse.urlencode({"token": stack.settings.api_token(), "include_events": "ALL"})
+    url = f"{stack.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker?{query}"
+    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
+        return json.loads(resp.read().decode("utf-8"))
