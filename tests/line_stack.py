@@ -24,6 +24,17 @@ from tests.fakes.line_platform import FakeLinePlatform
 
 S = TypeVar("S", bound=Stack)
 
+# The LINE channel's block of credentials.yml, pointed at the fake platform (@BASE@).
+LINE_CHANNEL = """\
+bot.channels.line.LineInput:
+  channel_secret: ${LINE_CHANNEL_SECRET}
+  access_token: ${LINE_CHANNEL_ACCESS_TOKEN}
+  api_base_url: @BASE@
+  data_api_base_url: @BASE@
+  backoff_seconds: 0.05
+  max_backoff_seconds: 2
+"""
+
 
 def serve_platform(secret: str, token: str) -> Iterator[FakeLinePlatform]:
     """The fake LINE platform on a free loopback port, stopped when the fixture ends."""
@@ -33,19 +44,20 @@ def serve_platform(secret: str, token: str) -> Iterator[FakeLinePlatform]:
     platform.stop()
 
 
-def run_stack(platform: FakeLinePlatform, base: Settings, model: Path, work: Path, credentials: str,
+def run_stack(platform: FakeLinePlatform, base: Settings, model: Path, work: Path, channels: tuple[str, ...],
               stack_class: type[S] = Stack) -> Iterator[S]:
     """``rasa run``, the action server and the console on free ports with ``work/var``, stopped
     when the fixture ends.
 
-    ``credentials`` is a credentials.yml whose ``@BASE@`` becomes the platform's URL; its
-    ``${LINE_CHANNEL_SECRET}`` and ``${LINE_CHANNEL_ACCESS_TOKEN}`` are the platform's. As
-    `bot run` does (docs/line.md), Rasa gets only the configured channels: here all of them.
+    The credentials list ``channels`` (input channel classes without settings), then
+    :data:`LINE_CHANNEL` with the platform's URL, secret and token. As `bot run` does
+    (docs/line.md), Rasa gets only the configured channels: here all of them.
     """
     settings = dataclasses.replace(base, var_dir=work / "var", rasa_port=free_port(),
                                    actions_port=free_port(), console_port=free_port())
     source = work / "credentials.yml"
-    source.write_text(credentials.replace("@BASE@", platform.base_url), encoding="utf-8")
+    credentials = "".join(f"{channel}:\n" for channel in channels) + LINE_CHANNEL.replace("@BASE@", platform.base_url)
+    source.write_text(credentials, encoding="utf-8")
     target = settings.var_dir / "credentials.test.yml"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LINE_CHANNEL_SECRET", platform.channel_secret)
