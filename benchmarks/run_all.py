@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
+from proc_cpu import CpuMeter, stack_pids  # noqa: E402 - benchmarks/proc_cpu.py
 from bot.runner import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.training import train  # noqa: E402
@@ -160,11 +161,15 @@ def bench_rest() -> None:
     print(f"ready to serve after start: {time.monotonic() - t0:.1f} s")
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
     run_id = uuid.uuid4().hex[:8]  # new residents each run: conversations do not pile up across runs
+    # CPU time per message of each server: unlike latency, hardly changed by other work on the machine.
+    meter = CpuMeter(stack_pids(stack))
     try:
         for i in range(20):  # warm-up
             post(url, f"{run_id}-warm{i}", QUESTIONS[i % len(QUESTIONS)])
+        meter.start()
         lat = sorted(post(url, f"{run_id}-one{i % 40}", QUESTIONS[i % len(QUESTIONS)]) for i in range(200))
-        print(f"1 concurrent: p50 {lat[100]:.1f} ms, p95 {lat[190]:.1f} ms")
+        print(f"1 concurrent: p50 {lat[100]:.1f} ms, p95 {lat[190]:.1f} ms; "
+              f"CPU ms/message: {CpuMeter.describe(meter.per_message(200))}")
         for conc in (8,):
             total = 400
             lat8: list[float] = []
@@ -175,13 +180,15 @@ def bench_rest() -> None:
                 with lock:
                     lat8.append(ms)
 
+            meter.start()
             t = time.perf_counter()
             with ThreadPoolExecutor(conc) as pool:
                 list(pool.map(one, range(total)))
             wall = time.perf_counter() - t
             lat8.sort()
             print(f"{conc} concurrent: {total / wall:.1f} messages/s, p50 {lat8[len(lat8) // 2]:.1f} ms, "
-                  f"p95 {lat8[int(len(lat8) * 0.95)]:.1f} ms, mean {statistics.mean(lat8):.1f} ms")
+                  f"p95 {lat8[int(len(lat8) * 0.95)]:.1f} ms, mean {statistics.mean(lat8):.1f} ms; "
+                  f"CPU ms/message: {CpuMeter.describe(meter.per_message(total))}")
         print(f"memory (RSS, Rasa + action server): {rss_mb([p.pid for p in stack.processes]):.0f} MiB")
     finally:
         stack.stop()

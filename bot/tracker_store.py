@@ -10,8 +10,8 @@ Rasa process's time per message. These changes all keep SQLite the truth:
   to the database: a conversation's next message no longer re-reads and counts its
   events in SQL, nor re-serialises the events already stored. Everything is still
   written to SQLite on every save, and after a restart trackers are read from it;
-* a sender whose retrieve found nothing (a new conversation) is remembered, so the save
-  that follows does not count its events in SQL;
+* a new conversation is told by one indexed lookup, and remembered, so the save that
+  follows does not count its events in SQL;
 * new events are written with one ``executemany`` of an INSERT compiled once.
 
 The cache is only correct when this process is the only writer, which is the embedded
@@ -73,6 +73,9 @@ class SQLiteTrackerStore(SQLTrackerStore):
             self._insert_columns = [c.name for c in table.columns if c.name != "id"]
             self._insert_sql = str(table.insert().compile(dialect=self.engine.dialect,
                                                           column_keys=self._insert_columns))
+            # A new conversation (cache miss) is told by one indexed lookup instead of
+            # Rasa's ORM query of the latest session (~4 % with a new resident every 5 messages).
+            self._exists_sql = f"SELECT 1 FROM {table.name} WHERE sender_id = ? LIMIT 1"
 
     # ------------------------------------------------------------------ cache
     def _remember(self, sender_id: str, events: list[CachedEvent]) -> None:
@@ -111,7 +114,10 @@ class SQLiteTrackerStore(SQLTrackerStore):
             # A new list of new dicts each time: the processor changes the tracker it gets.
             events = json.loads("[" + ",".join(data for _, data in cached) + "]")
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        tracker = await super().retrieve(sender_id)
+        if self._insert_sql is not None and not self._has_events(sender_id):
+            tracker = None  # a new conversation: Rasa's query would find nothing either
+        else:
+            tracker = await super().retrieve(sender_id)
         if tracker is None:
             self._mark_absent(sender_id)
         else:
@@ -159,6 +165,19 @@ class SQLiteTrackerStore(SQLTrackerStore):
         else:
             self._absent.pop(sender_id, None)
             self._remember(sender_id, self._latest_session(self._serialised(tracker.events)))
+
+    def _has_events(self, sender_id: str) -> bool:
+        """Whether the database holds any event of the sender (one indexed lookup)."""
+        connection = self.engine.raw_connection()  # this thread's connection (SingletonThreadPool)
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._exists_sql, (sender_id,))
+                return cursor.fetchone() is not None
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, not closed
 
     def _insert(self, rows: list[dict]) -> None:
         if self._insert_sql is None:
