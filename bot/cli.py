@@ -456,9 +456,17 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--top", default=5, show_default=True, help="How many threshold sets to show.")
 @click.option("--cv", default=0, show_default=True, help="Also cross-validate: this many half/half splits.")
+@click.option("--min-precision", default=0.0, show_default=True,
+              help="Required cannot-answer precision: settings reaching it (and --min-recall) are preferred.")
+@click.option("--min-recall", default=0.0, show_default=True, help="Required cannot-answer recall.")
 @click.pass_context
-def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, cv: int) -> None:
+def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, cv: int,
+              min_precision: float, min_recall: float) -> None:
     """Recommend FaqRetriever thresholds for config.yml from a labelled dev set.
+
+    The objective rewards right answers and honest refusals and penalises wrong answers
+    three times; with --min-precision/--min-recall, the best settings that reach that
+    cannot-answer operating point come first.
 
     With --cv N, also check how well such thresholds carry over to questions they were
     not calibrated on: N random half/half splits, calibrated on one half and measured on
@@ -468,9 +476,10 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
     Example:
         bot calibrate eval/dev.csv
         bot calibrate eval/dev.csv --cv 10
+        bot calibrate eval/dev.csv --min-precision 0.9 --min-recall 0.9
     """
     from bot.eval.calibrate import calibrate as run_calibration
-    from bot.eval.calibrate import cross_validate
+    from bot.eval.calibrate import cross_validate, meets
     from bot.knowledge.decision import Thresholds
 
     s = _settings(ctx)
@@ -479,7 +488,11 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
         configured = _retriever_config(s.project_dir / "config.yml")
     except MadoguchiError as exc:
         raise _fail(exc) from None
-    results = run_calibration(questions, parses, categories, Thresholds(), 0.6)
+    results = run_calibration(questions, parses, categories, Thresholds(), 0.6,
+                              min_precision=min_precision, min_recall=min_recall)
+    if (min_precision or min_recall) and not meets(results[0][3], min_precision, min_recall):
+        click.echo(f"no setting reaches cannot-answer precision ≥ {min_precision} and recall ≥ {min_recall}; "
+                   "best by the objective:")
     click.echo("objective  answer clarify coverage oos   top1  ans-ok clar-ok wrong  cannot-P cannot-R")
     for score, t, oos, m in results[:top]:
         click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.3f}   {t.min_coverage:5.2f}  {oos:4.1f}  {m['top1']:.3f}  {m['answered_correctly']:.3f}  "
@@ -490,7 +503,8 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
                f"    min_coverage: {best[1].min_coverage}\n    out_of_scope_threshold: {best[2]}")
     if cv:
         veto = float(configured.get("out_of_scope_threshold", 0.8))
-        r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv)
+        r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
+                           min_precision=min_precision, min_recall=min_recall)
         click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
         for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
             click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")

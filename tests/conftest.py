@@ -70,3 +70,11 @@ def analyzer():
     from bot.nlp.japanese import JapaneseAnalyzer
 
     return JapaneseAnalyzer("A")
+
+
+@pytest.fixture(scope="session")
+def word_vectors():
+    """GiNZA's word vector table (ja_ginza, installed from requirements.lock; no download)."""
+    from bot.nlp.word_vectors import WordVectors
+
+    return WordVectors.from_package("ja_ginza")

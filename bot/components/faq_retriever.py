@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,6 +29,7 @@ from bot.knowledge.index import FaqIndex, IndexDocument
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
 from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
 from bot.nlp.personal_case import is_personal_case
+from bot.nlp.word_vectors import WordVectors
 from bot.privacy.masking import PLACEHOLDER_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -46,15 +48,15 @@ class FaqRetriever(GraphComponent):
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["sudachipy", "sudachidict_core", "scipy"]
+        return ["sudachipy", "sudachidict_core", "scipy"]  # + ja_ginza at training when word_vectors is set
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.22,
+            "answer_threshold": 0.27,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.095,
+            "clarify_threshold": 0.14,
             # The top FAQ must lead the second by this score to be answered directly.
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
@@ -66,7 +68,11 @@ class FaqRetriever(GraphComponent):
             # Candidates kept in the parse data (for logs, `bot rank` and evaluation).
             "ranking_length": 5,
             # Weights of the similarity signals (see bot/knowledge/index.py).
-            "weights": {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25},
+            "weights": {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5},
+            # Word vectors for matching by meaning (飼い猫 ~ ペット): an installed spaCy model
+            # package whose table is copied into the trained model at training time
+            # (bot/nlp/word_vectors.py); null = words and readings only.
+            "word_vectors": "ja_ginza",
             # Sudachi split mode used for the index ("A" recommended).
             "split_mode": "A",
             # Intents answered by the dialogue itself when no FAQ answers the message.
@@ -96,6 +102,7 @@ class FaqRetriever(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         index: Optional[FaqIndex] = None,
+        vectors: Optional[WordVectors] = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -115,6 +122,7 @@ class FaqRetriever(GraphComponent):
             )
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
         self._index = index
+        self._vectors = vectors
 
     @classmethod
     def create(
@@ -150,9 +158,13 @@ class FaqRetriever(GraphComponent):
         ]
         if not documents:
             logger.warning("FaqRetriever: no FAQ examples in the training data; every question will get cannot-answer.")
-        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"])
+        package = self._config["word_vectors"]
+        self._vectors = _package_vectors(str(package)) if package else None
+        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"], self._vectors)
         with self._storage.write_to(self._resource) as directory:
             (directory / _STATE_FILE).write_text(json.dumps(self._index.state, ensure_ascii=False), encoding="utf-8")
+            if self._vectors is not None:
+                self._vectors.save(directory)
         return self._resource
 
     @classmethod
@@ -168,10 +180,12 @@ class FaqRetriever(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
+                vectors = WordVectors.load(directory)
         except (ValueError, FileNotFoundError) as exc:
             logger.warning(f"FaqRetriever: no stored index ({exc}); retrain the model with `bot train`.")
             return component
-        component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"])
+        component._vectors = vectors
+        component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"], vectors)
         return component
 
     # ------------------------------------------------------------------ inference
@@ -240,6 +254,12 @@ class FaqRetriever(GraphComponent):
         ]
         message.set(INTENT, new_intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+@lru_cache(maxsize=1)
+def _package_vectors(package: str) -> WordVectors:
+    """The package's vector table, read once per process (reading it takes seconds)."""
+    return WordVectors.from_package(package)
 
 
 def decide_empty(meaningful: bool) -> Decision:

@@ -58,15 +58,25 @@ def objective(summary: dict) -> float:
     )
 
 
-ANSWER_GRID = (0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.27, 0.3, 0.35, 0.4, 0.5)
-CLARIFY_GRID = tuple(round(0.03 + 0.005 * i, 3) for i in range(27))  # 0.03 … 0.16
+ANSWER_GRID = (0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.27, 0.3, 0.33, 0.36, 0.4, 0.45, 0.5)
+CLARIFY_GRID = tuple(round(0.03 + 0.005 * i, 3) for i in range(35))  # 0.03 … 0.2
 COVERAGE_GRID = (0.3, 0.4, 0.5, 0.6)
 OUT_OF_SCOPE_GRID = (0.6, 0.8, 1.1)  # veto by the classifier alone (1.1 = never)
 
 
+def meets(summary: dict, min_precision: float, min_recall: float) -> bool:
+    """Whether the cannot-answer decision reaches the required operating point."""
+    return summary["cannot_answer_precision"] >= min_precision and summary["cannot_answer_recall"] >= min_recall
+
+
 def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: float,
-              coverages=COVERAGE_GRID, vetoes=OUT_OF_SCOPE_GRID) -> list[tuple[float, Thresholds, float, dict]]:
-    """Score a grid of thresholds; best first."""
+              coverages=COVERAGE_GRID, vetoes=OUT_OF_SCOPE_GRID, min_precision: float = 0.0,
+              min_recall: float = 0.0) -> list[tuple[float, Thresholds, float, dict]]:
+    """Score a grid of thresholds; best first.
+
+    With ``min_precision``/``min_recall`` (the cannot-answer operating point a city
+    requires), settings that reach it come first, best objective first among them.
+    """
     results = []
     grid = itertools.product(ANSWER_GRID, CLARIFY_GRID, coverages, vetoes)
     for a, c, cov, oos in grid:
@@ -77,12 +87,12 @@ def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: fl
         s = summarise(outs)
         results.append((objective(s), t, oos, s))
     # Ties go to the stricter coverage: the same dev-set result with fewer risky answers elsewhere.
-    results.sort(key=lambda r: (-r[0], -r[1].min_coverage))
+    results.sort(key=lambda r: (not meets(r[3], min_precision, min_recall), -r[0], -r[1].min_coverage))
     return results
 
 
 def cross_validate(questions, parses, categories, base: Thresholds, oos_threshold: float,
-                   splits: int = 10, seed: int = 0) -> dict:
+                   splits: int = 10, seed: int = 0, min_precision: float = 0.0, min_recall: float = 0.0) -> dict:
     """How well thresholds calibrated on half of the questions do on the other half.
 
     Calibrating and measuring on the same questions flatters the figures; this repeats
@@ -100,7 +110,8 @@ def cross_validate(questions, parses, categories, base: Thresholds, oos_threshol
         rng.shuffle(order)
         half = len(order) // 2
         fit, test = order[:half], order[half:]
-        best = calibrate(*zip(*fit), base, oos_threshold, coverages=(base.min_coverage,), vetoes=(oos_threshold,))[0]
+        best = calibrate(*zip(*fit), base, oos_threshold, coverages=(base.min_coverage,), vetoes=(oos_threshold,),
+                         min_precision=min_precision, min_recall=min_recall)[0]
         outs = [outcome_for(q, p, cat, best[1], oos_threshold=best[2]) for q, p, cat in test]
         held_out.append(summarise(outs))
     keys = ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers")

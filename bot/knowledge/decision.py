@@ -29,8 +29,8 @@ class ReplyType(str, Enum):
 class Thresholds:
     """When to answer, clarify or give up. See docs/answering.md."""
 
-    answer: float = 0.22  # confidence at or above which one FAQ is answered
-    clarify: float = 0.095  # confidence at or above which candidates are offered
+    answer: float = 0.27  # confidence at or above which one FAQ is answered
+    clarify: float = 0.14  # confidence at or above which candidates are offered
     margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
     min_coverage: float = 0.5  # share (by IDF) of the question's words the FAQ must know
     candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score

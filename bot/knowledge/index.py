@@ -1,7 +1,7 @@
 """FAQ retrieval over Sudachi-normalised questions, paraphrases and answers.
 
 Each FAQ is matched through every way it can be asked (question + paraphrases) and its
-answer. Three signals, each a cosine similarity of TF-IDF vectors:
+answer. Three lexical signals, each a cosine similarity of TF-IDF vectors:
 
 * ``word``: Sudachi normalised content words (引越し = 引っ越し, ﾏｲﾅﾝﾊﾞｰ = マイナンバー);
 * ``reading``: character 2/3-grams of the katakana reading, so that kana-only or
@@ -9,8 +9,13 @@ answer. Three signals, each a cosine similarity of TF-IDF vectors:
 * ``answer``: the share of the question's words found in the FAQ's answer, which
   matters when a FAQ has a single canonical question (real municipal data).
 
-The FAQ score is the best utterance score plus a weighted answer score. Pure code: the
-analysed terms are stored in the Rasa model, so loading needs no Sudachi pass.
+and, when word vectors are given (bot/nlp/word_vectors.py), a fourth by meaning:
+
+* ``dense``: cosine of IDF-weighted sums of word vectors (the question vs. all of an
+  FAQ's questions), so that 飼い猫 meets ペット and ＰＣ meets パソコン.
+
+The FAQ score is the weighted sum, scaled to [0, 1]. Pure code: the analysed terms are
+stored in the Rasa model, so loading needs no Sudachi pass.
 """
 
 from __future__ import annotations
@@ -18,18 +23,22 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
 
 from bot.nlp.japanese import JapaneseAnalyzer
 
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.nlp.word_vectors import WordVectors
+
 # word/reading: mix of the two similarities; utterance: weight of the best single
 # question/paraphrase against all of an FAQ's questions together; answer: weight of the
 # answer, divided by the mean number of questions per FAQ (answers matter most when an
 # FAQ has a single question, as in most published municipal FAQ data).
-DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25}
+# dense: weight of the word-vector similarity (used only when vectors are given).
+DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5}
 # A word found only in an FAQ's answer is weaker evidence than one in its questions.
 ANSWER_COVERAGE_WEIGHT = 0.5
 # Reading-based coverage counts a little less than word coverage (readings are ambiguous).
@@ -58,6 +67,7 @@ class Candidate:
     word: float
     reading: float
     answer: float
+    dense: float = 0.0
 
 
 @dataclass
@@ -129,10 +139,12 @@ class FaqIndex:
     analysed terms stored in a trained model).
     """
 
-    def __init__(self, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None) -> None:
+    def __init__(self, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None,
+                 vectors: "WordVectors | None" = None) -> None:
         self.state = state
         self.analyzer = analyzer
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+        self.vectors = vectors if self.weights["dense"] > 0 else None
         self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"])}) for d in state["docs"]]
         utt_terms = state["utterance_terms"]
         utt_grams = [_char_ngrams(r) for r in state["utterance_readings"]]
@@ -159,6 +171,15 @@ class FaqIndex:
         self._doc_reading = _TfidfSpace(self._bags(utt_grams))
         n_utt = len(utt_terms)
         self._answer_weight = self.weights["answer"] / max(1.0, n_utt / max(1, len(self.docs)))
+        # Meaning: one unit vector per FAQ from all of its questions (IDF-weighted words).
+        self._dense = None
+        if self.vectors is not None:
+            bags = self._bags(utt_terms)
+            self._dense = np.stack([self.vectors.embed(b, self._idf) for b in bags]) if bags else None
+        self._dense_weight = self.weights["dense"] if self._dense is not None else 0.0
+
+    def _idf(self, term: str) -> float:
+        return self._word.idf_of(term, self._max_idf)
 
     def _bags(self, rows: list[list[str]]) -> list[list[str]]:
         bags: list[list[str]] = [[] for _ in self.docs]
@@ -169,7 +190,8 @@ class FaqIndex:
     # ------------------------------------------------------------------ building
     @classmethod
     def build(
-        cls, documents: Iterable[IndexDocument], analyzer: JapaneseAnalyzer, weights: dict | None = None
+        cls, documents: Iterable[IndexDocument], analyzer: JapaneseAnalyzer, weights: dict | None = None,
+        vectors: "WordVectors | None" = None,
     ) -> "FaqIndex":
         docs = list(documents)
         utterance_terms, utterance_readings, utterance_doc, answer_terms = [], [], [], []
@@ -189,11 +211,12 @@ class FaqIndex:
             "utterance_doc": utterance_doc,
             "answer_terms": answer_terms,
         }
-        return cls(state, analyzer, weights)
+        return cls(state, analyzer, weights, vectors)
 
     @classmethod
-    def from_state(cls, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None) -> "FaqIndex":
-        return cls(state, analyzer, weights)
+    def from_state(cls, state: dict, analyzer: JapaneseAnalyzer, weights: dict | None = None,
+                   vectors: "WordVectors | None" = None) -> "FaqIndex":
+        return cls(state, analyzer, weights, vectors)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -219,6 +242,10 @@ class FaqIndex:
             best_utt = np.zeros(n_docs, dtype=np.float32)
             np.maximum.at(best_utt, self._utt_doc, utt)
             best = (1 - w["utterance"]) * best + w["utterance"] * best_utt
+        dense = np.zeros(n_docs, dtype=np.float32)
+        if self._dense is not None and self.vectors is not None:
+            dense = np.maximum(self._dense @ self.vectors.embed(terms, self._idf), 0.0)
+            best = best + self._dense_weight * dense
 
         idf = {t: self._word.idf_of(t, self._max_idf) for t in set(terms)}
         total = sum(idf.values())
@@ -236,10 +263,11 @@ class FaqIndex:
                 question=self.docs[i].question,
                 category=self.docs[i].category,
                 department=self.docs[i].department,
-                score=round(float(scores[i]) / (w["word"] + w["reading"] + self._answer_weight), 4),
+                score=round(float(scores[i]) / (w["word"] + w["reading"] + self._answer_weight + self._dense_weight), 4),
                 word=round(float(best_word[i]), 4),
                 reading=round(float(best_reading[i]), 4),
                 answer=round(float(answer_scores[i]), 4),
+                dense=round(float(dense[i]), 4),
             )
             for i in order
             if scores[i] > 0
