@@ -19,7 +19,7 @@ instead of a second analysis. ``install()`` makes the featurizer use this at inf
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, List, Optional, Text, Tuple
 
 import numpy as np
 import scipy.sparse

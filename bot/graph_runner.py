@@ -15,13 +15,10 @@ becomes Rasa's ``GraphRunError`` as in ``DaskGraphRunner.run``.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
-
-logger = logging.getLogger(__name__)
 
 
 def execution_order(schema: GraphSchema, targets: List[Text]) -> List[Text]:

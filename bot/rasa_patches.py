@@ -1,7 +1,8 @@
 """Performance fixes for Rasa 3.6, applied once when the Rasa server builds its channels.
 
 Each one was found by profiling the REST round trip with py-spy (docs/benchmarks.md) and
-keeps Rasa's behaviour; tests/test_rasa_patches.py checks each against Rasa's own code.
+keeps Rasa's behaviour; tests check each against Rasa's own code (test_rasa_patches.py,
+test_graph_runner.py, test_count_vectors.py, test_action_response.py).
 
 * Action-server responses: Rasa validated every response with ``jsonschema.validate``,
   which re-checks the *schema* itself on every call (~60 % of the Rasa process's CPU
