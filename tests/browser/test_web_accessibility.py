@@ -43,7 +43,7 @@ def conversation_with_every_kind_of_message(page, site, rasa_api) -> Widget:
     widget = Widget.load(page, site)
     widget.open()
     widget.ask("住民票ってどこでもらえるの？")
-    widget.ask("ごみ")
+    widget.ask("ごみはどうやって捨てればいい？")
     widget.ask("今日の天気は？")
     widget.wait_stream_open()
     sender = widget.state()["sender"]
@@ -158,7 +158,7 @@ def test_text_resized_to_200_percent_still_works(browser, site, width, height):
             page.evaluate("document.documentElement.style.fontSize = '200%'")
         widget.open()
         assert page.locator(".mdg").evaluate("el => parseFloat(getComputedStyle(el).fontSize)") == (32 if width > 400 else 16)
-        widget.ask("ごみ")
+        widget.ask("ごみはどうやって捨てればいい？")
         assert no_horizontal_overflow(page) == []
         assert in_view(page, widget.input) and in_view(page, page.get_by_role("button", name="送信"))
         last_choice = widget.last_bot().locator(".mdg-choice").last
@@ -187,7 +187,7 @@ def test_screenshots(browser, site, rasa_api, tmp_path, name, width, height):
         widget.open()
         answer = widget.ask("住民票ってどこでもらえるの？")
         if width > 400:
-            widget.ask("ごみ")
+            widget.ask("ごみはどうやって捨てればいい？")
             scroll_to = answer
         else:
             widget.wait_stream_open()

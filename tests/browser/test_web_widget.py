@@ -39,7 +39,7 @@ def test_a_full_conversation_with_buttons_and_feedback(page, site):
     expect(answer.get_by_role("button", name="はい")).to_have_count(0)
 
     # A vague question: candidates as buttons; clicking one sends its payload.
-    clarify = widget.ask("ごみ")
+    clarify = widget.ask("ごみはどうやって捨てればいい？")
     expect(clarify).to_have_class(re.compile(r"\bmdg-type-clarify\b"))
     choices = clarify.locator(".mdg-choice")
     expect(choices.last).to_have_text("どれでもない")
@@ -102,7 +102,7 @@ def test_the_conversation_survives_reload_and_navigation(page, site):
     expect(page.locator(".mdg-greeting")).to_be_visible()
     assert widget.focused() == "mdg-input"
     assert widget.state()["sender"] is None
-    widget.ask("ごみ")
+    widget.ask("ごみはどうやって捨てればいい？")
     assert widget.state()["sender"] not in (None, sender)
 
 
@@ -257,7 +257,7 @@ def test_keyboard_only(page, site):
     expect(widget.panel).to_be_visible()
     assert widget.focused() == "mdg-input"
 
-    page.keyboard.type("ごみ")
+    page.keyboard.type("ごみはどうやって捨てればいい？")
     before = widget.bot_messages.count()
     page.keyboard.press("Enter")
     expect(widget.bot_messages).to_have_count(before + 1, timeout=60_000)

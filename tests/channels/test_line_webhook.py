@@ -108,7 +108,7 @@ def test_question_is_answered_with_the_reply_token(line_stack, platform):
 
 def test_clarify_buttons_and_postbacks(line_stack, platform):
     user = new_user_id()
-    event = platform.text_event(user, "ごみ")
+    event = platform.text_event(user, "ごみはどうやって捨てればいい？")
     send(line_stack, platform, event)
     [message] = wait_reply(platform, event).json["messages"]
     actions = [i["action"] for i in message["quickReply"]["items"]]

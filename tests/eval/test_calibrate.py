@@ -48,3 +48,18 @@ def test_cross_validation_reports_held_out_figures():
     r = cross_validate(q, p, c, Thresholds(), 0.8, splits=3)
     assert r["splits"] == 3
     assert r["worst"]["cannot_answer_recall"] == 1.0 and r["worst"]["wrong_answers"] == 0.0
+
+
+def test_required_operating_point_comes_first_when_reachable():
+    q, p, c = dataset()
+    # Five in-scope questions that look off-topic: all-refusing settings buy recall with precision.
+    for i in range(5):
+        q.append(LabelledQuestion(f"hard{i}", f"f{i}"))
+        p.append(parse(f"f{i}", 0.5, 0.3, 0.8, out_of_scope=0.85))
+    c = ["c"] * len(q)
+    from bot.eval.calibrate import meets
+
+    strict = calibrate(q, p, c, Thresholds(), 0.8, min_precision=0.8, min_recall=1.0)
+    assert meets(strict[0][3], 0.8, 1.0)
+    impossible = calibrate(q, p, c, Thresholds(), 0.8, min_precision=1.01)
+    assert impossible[0][0] == max(r[0] for r in impossible)  # falls back to the objective
