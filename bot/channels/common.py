@@ -23,6 +23,15 @@ _FORMAT_CHARS = re.compile(
 )
 
 
+# What a resident reads when the assistant failed to process their message (never a 500).
+PROCESSING_FAILED_TEXT = "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。"
+
+
+def processing_failed_reply(sender: str) -> list[dict]:
+    """The REST-style reply list for a message the assistant could not process."""
+    return [{"recipient_id": sender, "text": PROCESSING_FAILED_TEXT, "custom": {"type": "error"}}]
+
+
 class InputRejected(ValueError):
     """A message that cannot be processed; ``code`` and ``message`` go back to the sender."""
 

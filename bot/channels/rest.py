@@ -20,7 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import InputRejected, parse_json_object, prepare_sender, prepare_text
+from bot.channels.common import (InputRejected, parse_json_object, prepare_sender, prepare_text,
+                                 processing_failed_reply)
 
 logger = logging.getLogger(__name__)
 
@@ -97,16 +98,7 @@ class MadoguchiRestInput(InputChannel):
                 logger.error("rest: message processing was cancelled (timeout)")
             except Exception:  # noqa: BLE001 - a resident must never see a 500
                 logger.exception("rest: could not process a message")
-                return _json_response(
-                    [
-                        {
-                            "recipient_id": sender,
-                            "text": "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。",
-                            "custom": {"type": "error"},
-                        }
-                    ],
-                    status=200,
-                )
+                return _json_response(processing_failed_reply(sender), status=200)
             return _json_response(collector.messages)
 
         return bp

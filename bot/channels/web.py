@@ -35,7 +35,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import InputRejected, parse_json_object, prepare_sender, prepare_text
+from bot.channels.common import (InputRejected, parse_json_object, prepare_sender, prepare_text,
+                                 processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
 from bot.errors import ConfigError
 
@@ -325,15 +326,7 @@ class WebInput(InputChannel):
             logger.error("web: message processing was cancelled (timeout)")
         except Exception:  # noqa: BLE001 - a resident must never see a 500
             logger.exception("web: could not process a message")
-            return _json_response(
-                [
-                    {
-                        "recipient_id": sender,
-                        "text": "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。",
-                        "custom": {"type": "error"},
-                    }
-                ]
-            )
+            return _json_response(processing_failed_reply(sender))
         return _json_response(collector.messages)
 
     async def _stream(self, request: Request) -> Optional[HTTPResponse]:

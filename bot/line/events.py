@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from bot.channels.common import InputRejected
+
 # A user id is "U" followed by 32 hex digits; groups "C…", rooms "R…". Accept a little
 # more (other lengths) but never control characters or separators.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -39,17 +41,8 @@ class SourceType(str, Enum):
     ROOM = "room"
 
 
-class WebhookRejected(ValueError):
+class WebhookRejected(InputRejected):
     """A webhook body that is not shaped like LINE's; ``status`` and ``as_json`` go back."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def as_json(self) -> dict:
-        return {"error": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels.common import PROCESSING_FAILED_TEXT
 from bot.line.messages import LineMessage, message_action, postback_action, text_message, with_quick_reply
 
 MENU_PREFIX = "menu:"
@@ -32,7 +33,7 @@ GROUP_TEXT = (
     "招待ありがとうございます。申し訳ありませんが、グループやトークルームではご質問にお答えできません。"
     "このアカウントと1対1のトークで、文字で質問してください。"
 )
-ERROR_TEXT = "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。"
+ERROR_TEXT = PROCESSING_FAILED_TEXT
 
 
 @dataclass(frozen=True)
