@@ -102,7 +102,6 @@ class FaqRetriever(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         index: Optional[FaqIndex] = None,
-        vectors: Optional[WordVectors] = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -122,7 +121,6 @@ class FaqRetriever(GraphComponent):
             )
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
         self._index = index
-        self._vectors = vectors
 
     @classmethod
     def create(
@@ -159,12 +157,12 @@ class FaqRetriever(GraphComponent):
         if not documents:
             logger.warning("FaqRetriever: no FAQ examples in the training data; every question will get cannot-answer.")
         package = self._config["word_vectors"]
-        self._vectors = _package_vectors(str(package)) if package else None
-        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"], self._vectors)
+        vectors = _package_vectors(str(package)) if package else None
+        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"], vectors)
         with self._storage.write_to(self._resource) as directory:
             (directory / _STATE_FILE).write_text(json.dumps(self._index.state, ensure_ascii=False), encoding="utf-8")
-            if self._vectors is not None:
-                self._vectors.save(directory)
+            if self._index.vectors is not None:
+                self._index.vectors.save(directory)
         return self._resource
 
     @classmethod
@@ -184,7 +182,6 @@ class FaqRetriever(GraphComponent):
         except (ValueError, FileNotFoundError) as exc:
             logger.warning(f"FaqRetriever: no stored index ({exc}); retrain the model with `bot train`.")
             return component
-        component._vectors = vectors
         component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"], vectors)
         return component
 

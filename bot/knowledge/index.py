@@ -168,15 +168,15 @@ class FaqIndex:
         self._reading_max_idf = float(self._reading.idf.max()) if len(self._reading.idf) else 1.0
         # FAQ level: every way of asking an FAQ together (best on the dev set: top-1
         # 0.963 vs 0.900 for the best single paraphrase).
-        self._doc_word = _TfidfSpace(self._bags(utt_terms))
+        word_bags = self._bags(utt_terms)
+        self._doc_word = _TfidfSpace(word_bags)
         self._doc_reading = _TfidfSpace(self._bags(utt_grams))
         n_utt = len(utt_terms)
         self._answer_weight = self.weights["answer"] / max(1.0, n_utt / max(1, len(self.docs)))
         # Meaning: one unit vector per FAQ from all of its questions (IDF-weighted words).
         self._dense = None
-        if self.vectors is not None:
-            bags = self._bags(utt_terms)
-            self._dense = np.stack([self.vectors.embed(b, self._idf) for b in bags]) if bags else None
+        if self.vectors is not None and word_bags:
+            self._dense = np.stack([self.vectors.embed(b, self._idf) for b in word_bags])
         self._dense_weight = self.weights["dense"] if self._dense is not None else 0.0
 
     def _idf(self, term: str) -> float:
@@ -244,7 +244,7 @@ class FaqIndex:
             np.maximum.at(best_utt, self._utt_doc, utt)
             best = (1 - w["utterance"]) * best + w["utterance"] * best_utt
         dense = np.zeros(n_docs, dtype=np.float32)
-        if self._dense is not None and self.vectors is not None:
+        if self._dense is not None:
             dense = np.maximum(self._dense @ self.vectors.embed(terms, self._idf), 0.0)
             best = best + self._dense_weight * dense
 

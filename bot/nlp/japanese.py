@@ -38,6 +38,7 @@ STOP_TERMS = frozenset(
 )
 
 _HIRA_TO_KATA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+_KATA_TO_HIRA = {kata: hira for hira, kata in _HIRA_TO_KATA.items()}
 _KANA_ONLY = re.compile(r"^[\u3041-\u3096\u30a1-\u30fcー]+$")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]")
 _HAS_WORD_CHAR = re.compile(r"[\w\u3040-\u30ff\u3400-\u9fff]", re.UNICODE)
@@ -46,6 +47,11 @@ _HAS_WORD_CHAR = re.compile(r"[\w\u3040-\u30ff\u3400-\u9fff]", re.UNICODE)
 def to_katakana(text: str) -> str:
     """Hiragana to katakana; other characters unchanged."""
     return text.translate(_HIRA_TO_KATA)
+
+
+def to_hiragana(text: str) -> str:
+    """Katakana to hiragana; other characters unchanged."""
+    return text.translate(_KATA_TO_HIRA)
 
 
 def clean_text(text: str) -> str:

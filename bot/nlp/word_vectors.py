@@ -20,13 +20,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from bot.errors import ConfigError
+from bot.nlp.japanese import to_hiragana
 
 _MATRIX = "word_vectors.npy"
 _VOCAB = "word_vectors_vocab.json"
-
-
-def _hiragana(text: str) -> str:
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
 
 
 class WordVectors:
@@ -34,9 +31,10 @@ class WordVectors:
 
     def __init__(self, rows: dict[str, int], matrix: np.ndarray) -> None:
         self.rows = rows
-        norms = np.linalg.norm(matrix.astype(np.float32), axis=1, keepdims=True)
+        matrix = matrix.astype(np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        self.matrix = (matrix.astype(np.float32) / norms).astype(np.float32)
+        self.matrix = matrix / norms
         self.dim = int(matrix.shape[1]) if matrix.ndim == 2 else 0
 
     def __len__(self) -> int:
@@ -45,7 +43,7 @@ class WordVectors:
     def row_of(self, term: str) -> int | None:
         """The row of ``term``; index terms are lower-cased and kana-only ones katakana,
         the table has 「PC」 and 「ごみ」, so those spellings are tried too."""
-        for form in (term, _hiragana(term), term.upper(), term.capitalize()):
+        for form in (term, to_hiragana(term), term.upper(), term.capitalize()):
             row = self.rows.get(form)
             if row is not None:
                 return row
