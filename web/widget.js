@@ -271,18 +271,23 @@
   stylesheet.addEventListener("error", reveal);
   root.appendChild(container);
 
-  function chatIcon() {
+  // A decorative 24×24 icon (hidden from screen readers): one filled path.
+  function icon(cls, d) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
-    svg.setAttribute("class", "mdg-icon");
+    svg.setAttribute("class", cls);
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("d", d);
     path.setAttribute("fill", "currentColor");
     svg.appendChild(path);
     return svg;
+  }
+
+  function chatIcon() {
+    return icon("mdg-icon", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
   }
 
   // ---------------------------------------------------------------- rendering messages
@@ -326,17 +331,7 @@
   }
 
   function staffIcon() {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    svg.setAttribute("class", "mdg-icon-small");
-    var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-5 0-9 2.5-9 5.5V22h18v-2.5C21 16.5 17 14 12 14z");
-    path.setAttribute("fill", "currentColor");
-    svg.appendChild(path);
-    return svg;
+    return icon("mdg-icon-small", "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-5 0-9 2.5-9 5.5V22h18v-2.5C21 16.5 17 14 12 14z");
   }
 
   // The answer text ends with 「詳しくは: URL」 and 「お問い合わせ：…」 lines; they are shown
