@@ -37,6 +37,15 @@ def _log(tracker: Tracker, outcome: Outcome, candidates: list, **details: Any) -
     )
 
 
+def _ranking(decision: dict, faqs: dict, fallback: list) -> list:
+    """What the live retriever ranked for the message, best first, as the review log keeps
+    it: the review's suggested FAQs are then exactly the assistant's own ranking."""
+    ranked = decision.get("ranking") or fallback
+    return [{"faq_id": c.get("faq_id"), "score": c.get("score"),
+             "question": c.get("question") or (faqs[c["faq_id"]].question if c.get("faq_id") in faqs else "")}
+            for c in ranked if isinstance(c, dict)]
+
+
 def _category(kb: KnowledgeBase, decision: dict, candidates: list) -> str | None:
     """The category the question seems to be about: the decision's, else the top candidate's."""
     if decision.get("category"):
@@ -60,21 +69,21 @@ class ActionAnswerFaq(Action):
         if kind == ReplyType.ANSWER.value and decision.get("faq_id") in faqs:
             faq = faqs[decision["faq_id"]]
             send(dispatcher, replies.answer_message(faq, kb, confidence, candidates))
-            _log(tracker, Outcome.ANSWER, candidates, faq_id=faq.id, department=faq.department,
+            _log(tracker, Outcome.ANSWER, _ranking(decision, faqs, candidates), faq_id=faq.id, department=faq.department,
                  category=faq.category, confidence=confidence, reason=decision.get("reason"))
             return _answered(faq.id, faq.department)
         if kind == ReplyType.CLARIFY.value:
             offered = [c for c in candidates if c.get("faq_id") in faqs]
             if len(offered) >= 2:
                 send(dispatcher, replies.clarify_message(offered, confidence))
-                _log(tracker, Outcome.CLARIFY, offered, department=decision.get("department"),
+                _log(tracker, Outcome.CLARIFY, _ranking(decision, faqs, offered), department=decision.get("department"),
                      category=_category(kb, decision, offered), confidence=confidence, reason=decision.get("reason"))
                 return [SlotSet("last_department", decision.get("department"))]
         if kind == ReplyType.UNCLEAR.value:
             send(dispatcher, replies.unclear_message())
-            _log(tracker, Outcome.UNCLEAR, candidates, reason=decision.get("reason"), confidence=confidence)
+            _log(tracker, Outcome.UNCLEAR, _ranking(decision, faqs, candidates), reason=decision.get("reason"), confidence=confidence)
             return []
-        _log(tracker, Outcome.CANNOT_ANSWER, candidates, department=decision.get("department"),
+        _log(tracker, Outcome.CANNOT_ANSWER, _ranking(decision, faqs, candidates), department=decision.get("department"),
              category=_category(kb, decision, candidates), confidence=confidence,
              reason=decision.get("reason") or ("faq_removed" if kind in (ReplyType.ANSWER.value, ReplyType.CLARIFY.value) else None))
         send(

@@ -348,8 +348,10 @@ def _parser(s, model: Path | None):
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Trained model (default: models/madoguchi.tar.gz).")
+@click.option("--top", "top", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="How many FAQ candidates to print per question (1–20), e.g. 10 to measure recall@10.")
 @click.pass_context
-def rank(ctx: click.Context, source, model: Path | None) -> None:
+def rank(ctx: click.Context, source, model: Path | None, top: int) -> None:
     """Print the top FAQ candidates for each question (one per line) as JSON lines.
 
     Uses the trained model, exactly as the live assistant does.
@@ -357,7 +359,7 @@ def rank(ctx: click.Context, source, model: Path | None) -> None:
     \b
     Example:
         echo 粗大ごみの出し方 | bot rank
-        bot rank questions.txt
+        bot rank questions.txt --top 10
     """
     from bot.eval.dataset import read_questions
     from bot.eval.parser import rank_line
@@ -368,8 +370,9 @@ def rank(ctx: click.Context, source, model: Path | None) -> None:
         parser = _parser(s, model)
     except MadoguchiError as exc:
         raise _fail(exc) from None
+    parser.rank_at_least(top)
     for q in questions:
-        click.echo(json.dumps(rank_line(q, parser.parse(q)), ensure_ascii=False))
+        click.echo(json.dumps(rank_line(q, parser.parse(q), top), ensure_ascii=False))
 
 
 def _evaluate(s, path: Path, model: Path | None):
@@ -459,14 +462,19 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
 @click.option("--min-precision", default=0.0, show_default=True,
               help="Required cannot-answer precision: settings reaching it (and --min-recall) are preferred.")
 @click.option("--min-recall", default=0.0, show_default=True, help="Required cannot-answer recall.")
+@click.option("--max-wrong", type=float, default=None,
+              help="Largest accepted share of wrong answers (e.g. 0.015): within it, answer the most questions "
+                   "directly and correctly.")
 @click.pass_context
 def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, cv: int,
-              min_precision: float, min_recall: float) -> None:
+              min_precision: float, min_recall: float, max_wrong: float | None) -> None:
     """Recommend FaqRetriever thresholds for config.yml from a labelled dev set.
 
     The objective rewards right answers and honest refusals and penalises wrong answers
     three times; with --min-precision/--min-recall, the best settings that reach that
-    cannot-answer operating point come first.
+    cannot-answer operating point come first. With --max-wrong, among the settings that
+    keep wrong answers within that share, the one that answers the most questions
+    directly and correctly comes first (clarifying only what is really ambiguous).
 
     With --cv N, also check how well such thresholds carry over to questions they were
     not calibrated on: N random half/half splits, calibrated on one half and measured on
@@ -477,6 +485,7 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
         bot calibrate eval/dev.csv
         bot calibrate eval/dev.csv --cv 10
         bot calibrate eval/dev.csv --min-precision 0.9 --min-recall 0.9
+        bot calibrate eval/dev.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.015
     """
     from bot.eval.calibrate import calibrate as run_calibration
     from bot.eval.calibrate import cross_validate, meets
@@ -489,22 +498,26 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
     except MadoguchiError as exc:
         raise _fail(exc) from None
     results = run_calibration(questions, parses, categories, Thresholds(), 0.6,
-                              min_precision=min_precision, min_recall=min_recall)
-    if (min_precision or min_recall) and not meets(results[0][3], min_precision, min_recall):
-        click.echo(f"no setting reaches cannot-answer precision ≥ {min_precision} and recall ≥ {min_recall}; "
-                   "best by the objective:")
-    click.echo("objective  answer clarify coverage oos   top1  ans-ok clar-ok wrong  cannot-P cannot-R")
+                              min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
+    wrong_cap = 1.0 if max_wrong is None else max_wrong
+    if (min_precision or min_recall or max_wrong is not None) and not meets(results[0][3], min_precision, min_recall,
+                                                                            wrong_cap):
+        click.echo(f"no setting reaches cannot-answer precision ≥ {min_precision}, recall ≥ {min_recall} and wrong "
+                   f"answers ≤ {wrong_cap}; best by the objective:")
+    click.echo("objective  answer clarify margin coverage oos   top1  ans-ok clar-ok wrong  cannot-P cannot-R")
     for score, t, oos, m in results[:top]:
-        click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.3f}   {t.min_coverage:5.2f}  {oos:4.1f}  {m['top1']:.3f}  {m['answered_correctly']:.3f}  "
-                   f"{m['clarified_with_correct']:.3f}  {m['wrong_answers']:.3f}  {m['cannot_answer_precision']:.3f}    {m['cannot_answer_recall']:.3f}")
+        click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.3f}  {t.margin:5.2f}  {t.min_coverage:5.2f}  {oos:4.1f}  "
+                   f"{m['top1']:.3f}  {m['answered_correctly']:.3f}  {m['clarified_with_correct']:.3f}  "
+                   f"{m['wrong_answers']:.3f}  {m['cannot_answer_precision']:.3f}    {m['cannot_answer_recall']:.3f}")
     best = results[0]
     click.echo("\nput in config.yml (FaqRetriever):")
     click.echo(f"    answer_threshold: {best[1].answer}\n    clarify_threshold: {best[1].clarify}\n"
-               f"    min_coverage: {best[1].min_coverage}\n    out_of_scope_threshold: {best[2]}")
+               f"    margin_threshold: {best[1].margin}\n    min_coverage: {best[1].min_coverage}\n"
+               f"    out_of_scope_threshold: {best[2]}")
     if cv:
         veto = float(configured.get("out_of_scope_threshold", 0.8))
         r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
-                           min_precision=min_precision, min_recall=min_recall)
+                           min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
         click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
         for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
             click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")

@@ -57,19 +57,20 @@ class FaqRetriever(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.27,
+            "answer_threshold": 0.14,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.14,
+            "clarify_threshold": 0.13,
             # The top FAQ must lead the second by this score to be answered directly.
-            "margin_threshold": 0.04,
+            "margin_threshold": 0.03,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
-            "min_coverage": 0.5,
+            "min_coverage": 0.4,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.
             "max_candidates": 3,
-            # Candidates kept in the parse data (for logs, `bot rank` and evaluation).
-            "ranking_length": 5,
+            # FAQs ranked per question and kept in the parse data (`ranking`: for logs,
+            # `bot rank`, evaluation and the review's suggestions).
+            "ranking_length": 10,
             # Weights of the similarity signals (see bot/knowledge/index.py).
             "weights": dict(DEFAULT_WEIGHTS),
             # Sentence encoder for matching whole questions by meaning (bot/nlp/encoder.py,
@@ -244,6 +245,10 @@ class FaqRetriever(GraphComponent):
         )
         personal = bool(self._config["personal_case_detection"]) and is_personal_case(text)
         return apply_personal_case(decision, personal, result)
+
+    def set_ranking_length(self, k: int) -> None:
+        """Rank ``k`` FAQs per question from now on (`bot rank --top K`)."""
+        self._config["ranking_length"] = int(k)
 
     def _query_vector(self, text: str):
         """The question's encoder vector (once per message; repeated questions from the cache)."""

@@ -28,6 +28,16 @@ class ModelParser:
         self._loop = asyncio.new_event_loop()
         self._agent = Agent.load(str(model_path))
 
+    def rank_at_least(self, k: int) -> None:
+        """Make the FAQ retriever rank at least ``k`` FAQs per question."""
+        from bot.components.faq_retriever import FaqRetriever
+
+        runner = self._agent.processor.graph_runner
+        for node in getattr(runner, "_instantiated_nodes", {}).values():
+            component = getattr(node, "_component", None)
+            if isinstance(component, FaqRetriever) and int(component._config["ranking_length"]) < k:
+                component.set_ranking_length(k)
+
     def parse(self, text: str) -> dict:
         """Rasa parse data, with the FAQ decision under ``madoguchi``."""
         try:
@@ -41,7 +51,13 @@ class ModelParser:
         self._loop.close()
 
 
-def rank_line(text: str, parse: dict) -> dict:
+def ranking_of(parse: dict) -> list[dict]:
+    """The FAQs ranked for a parsed question, best first (``[{"faq_id", "score"}]``)."""
+    md = parse.get("madoguchi") or {}
+    return md.get("ranking") or md.get("candidates") or []
+
+
+def rank_line(text: str, parse: dict, top: int = 3) -> dict:
     """One `bot rank` JSON line."""
     md = parse.get("madoguchi") or {}
     intent = (parse.get("intent") or {}).get("name")
@@ -52,5 +68,5 @@ def rank_line(text: str, parse: dict) -> dict:
         "intent": intent,
         "faq_id": md.get("faq_id"),
         "confidence": md.get("confidence"),
-        "candidates": [{"faq_id": c["faq_id"], "score": c["score"]} for c in md.get("candidates") or []],
+        "candidates": [{"faq_id": c["faq_id"], "score": c["score"]} for c in ranking_of(parse)[:top]],
     }

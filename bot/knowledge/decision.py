@@ -29,10 +29,10 @@ class ReplyType(str, Enum):
 class Thresholds:
     """When to answer, clarify or give up. See docs/answering.md."""
 
-    answer: float = 0.27  # confidence at or above which one FAQ is answered
-    clarify: float = 0.14  # confidence at or above which candidates are offered
-    margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
-    min_coverage: float = 0.5  # share (by IDF) of the question's words the FAQ must know
+    answer: float = 0.14  # confidence at or above which one FAQ is answered
+    clarify: float = 0.13  # confidence at or above which candidates are offered
+    margin: float = 0.03  # top-1 must lead top-2 by this much to answer directly
+    min_coverage: float = 0.4  # share (by IDF) of the question's words the FAQ must know
     candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score
     max_candidates: int = 3
 
@@ -60,10 +60,12 @@ class Decision:
     department: str | None = None
     reason: str = ""
     signals: dict = field(default_factory=dict)
+    ranking: list[dict] = field(default_factory=list)  # every FAQ searched for, best first (`bot rank --top`)
 
     def as_dict(self) -> dict:
         return {
             "signals": self.signals,
+            "ranking": self.ranking,
             "type": self.type.value,
             "faq_id": self.faq_id,
             "confidence": self.confidence,
@@ -100,6 +102,7 @@ def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True
     off-topic or about the resident's own case (0 when unknown).
     """
     decision = _decide(result, thresholds, meaningful, out_of_scope)
+    decision.ranking = [{"faq_id": c.faq_id, "score": c.score} for c in result.candidates]
     decision.signals = {
         "out_of_scope": round(float(out_of_scope), 4),
         "coverage": result.coverage,
