@@ -43,3 +43,46 @@ def test_rasa_data_validate(project_root, fixture_settings):
     proc = subprocess.run([sys.executable, "-m", "rasa", "data", "validate", "--fail-on-warnings"],
                           cwd=project_root, env=rasa_env(fixture_settings), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_rank_top_k(trained_model, fixture_kb_dir):
+    runner = CliRunner(mix_stderr=False)
+    args = ["--knowledge-dir", str(fixture_kb_dir), "rank", "--model", str(trained_model)]
+    result = runner.invoke(cli, args + ["--top", "8"], input="ごみの出し方\n", catch_exceptions=False)
+    [line] = [json.loads(x) for x in result.output.strip().splitlines() if x.startswith("{")]
+    assert len(line["candidates"]) == 8  # the fixture has 9 FAQs; 3 is the default
+    scores = [c["score"] for c in line["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+    result = runner.invoke(cli, args + ["--top", "21"], input="ごみ\n")
+    assert result.exit_code == 2 and "21" in result.output + result.stderr
+
+
+def test_review_suggestions_are_the_live_ranking(trained_model, fixture_kb_dir, fixture_settings, tmp_path, monkeypatch):
+    """One retriever everywhere: what the review suggests for a question is what the live
+    assistant ranked for it, in that order."""
+    from dataclasses import replace
+
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.knowledge as knowledge_module
+    from actions.faq import ActionAnswerFaq
+    from bot.eval.parser import ModelParser
+    from bot.review.service import ReviewService
+
+    settings = replace(fixture_settings, var_dir=tmp_path / "var")
+    monkeypatch.setenv("MADOGUCHI_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setattr(knowledge_module, "_cache", knowledge_module.KnowledgeCache(fixture_kb_dir))
+    parser = ModelParser(trained_model)
+    text = "ごみのことで聞きたいことがあります"
+    parse = parser.parse(text)
+    parser.close()
+    md = parse["madoguchi"]
+    assert md["type"] in ("clarify", "cannot_answer")  # a question the review will see
+    latest = {**parse, "text": text}
+    tracker = Tracker("r1", {}, latest, [{"event": "user", "text": text, "input_channel": "rest", "parse_data": latest}],
+                      False, None, {}, "action_listen")
+    ActionAnswerFaq().run(CollectingDispatcher(), tracker, {})
+    [group] = ReviewService(settings).groups()
+    live = [r["faq_id"] for r in md["ranking"]]
+    assert [s.faq_id for s in group.suggestions] == live[:3]
