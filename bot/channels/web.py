@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, fields
@@ -35,16 +34,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (InputRejected, parse_json_object, prepare_sender, prepare_text,
+from bot.channels.common import (InputRejected, parse_json_object, prepare_text,
                                  processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
+from bot.channels.senders import WEB_SENDER_RE, web_sender  # noqa: F401 - WEB_SENDER_RE re-exported
 from bot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-# Conversation ids made by the widget: "web-" and 128 random bits. Only such ids are
-# accepted here, so a stream cannot be opened for a guessable or another channel's id.
-WEB_SENDER_RE = re.compile(r"^web-[0-9a-f]{32}$")
 # A message is at most 2,000 characters; anything much larger is not a chat message.
 MAX_BODY_BYTES = 32 * 1024
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -62,17 +59,6 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 def _json_response(body: Any, status: int = 200) -> HTTPResponse:
     return response.json(body, status=status, dumps=_dumps)
-
-
-def web_sender(value: object) -> str:
-    """Validate a widget conversation id (``web-`` + 32 lowercase hex digits)."""
-    sender = prepare_sender(value)
-    if not WEB_SENDER_RE.match(sender):
-        raise InputRejected(
-            "invalid_sender",
-            "sender はウィジェットが作る会話ID（web- と16進数32文字）にしてください。",
-        )
-    return sender
 
 
 def _event_id(value: object) -> Optional[int]:
