@@ -54,6 +54,8 @@ async def read_body(request: web.Request) -> dict:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "invalid_json", "送られた内容が JSON として読めません。") from None
+    except RecursionError:  # nested a thousand levels deep
+        raise ApiError(400, "invalid_json", "JSON の入れ子が深すぎます。{\"text\": \"…\"} の形で送ってください。") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "JSON のオブジェクト（{…}）で送ってください。")
     return data

@@ -145,6 +145,8 @@ async def test_broken_json_and_huge_bodies(staff_client, waiting):
     assert resp.status == 400
     resp = await c.client.post(f"/api/handoffs/{waiting.id}/reply", data=b"x" * 200_000, headers=headers)
     assert resp.status == 413 and (await resp.json())["error"] == "too_large"
+    resp = await c.client.post(f"/api/handoffs/{waiting.id}/reply", data=b"[" * 5000 + b"]" * 5000, headers=headers)
+    assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"  # not a 500 (RecursionError)
 
 
 async def test_emoji_only_reply_is_fine(staff_client, fake_rasa, waiting):
