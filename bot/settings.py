@@ -32,6 +32,10 @@ class Settings:
     notify_webhook_url: str = ""
     # Staff console: a log-in expires after this many minutes without activity.
     console_session_minutes: int = 60
+    # Staff console: IP addresses of the city's reverse proxies, comma-separated. Only
+    # requests from these may set the client address (X-Forwarded-For, for the log-in
+    # throttle) and HTTPS (X-Forwarded-Proto, for Secure cookies). Empty: none.
+    console_trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
