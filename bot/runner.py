@@ -112,6 +112,10 @@ class Stack:
             self.notes.append(f"channel {channel} is off: set {', '.join(missing)} to turn it on")
         return target
 
+    def _token_file(self) -> Path:
+        self.settings.api_token()  # created (mode 0600) when missing
+        return self.settings.api_token_path
+
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
         s = self.settings
         console = self.with_console and console_available()
@@ -129,7 +133,9 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                sys.executable, "-m", "rasa", "run",
+                # bot.rasa_server: `rasa run` reading the API token from its 0600 file, so
+                # that the token is not on the command line, where every local user sees it.
+                sys.executable, "-m", "bot.rasa_server", "run",
                 "--model", str(self.model),
                 "--interface", s.host,
                 "--port", str(s.rasa_port),
@@ -139,7 +145,7 @@ class Stack:
                 # Rasa's HTTP API: the delivery seam for staff replies and hand-off
                 # events (docs/architecture.md); loopback only and token-protected.
                 "--enable-api",
-                f"--auth-token={s.api_token()}",  # "=": a token may start with "-"
+                "--auth-token-file", str(self._token_file()),
             ],
         )
         if console:

@@ -99,11 +99,13 @@ class Settings:
 
         path = self.api_token_path
         if path.exists():
+            path.chmod(0o600)  # only this user: the token opens every conversation
             token = path.read_text().strip()
             if token:
                 return token
         path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
         path.touch(mode=0o600)
+        path.chmod(0o600)
         path.write_text(token)
         return token
