@@ -238,4 +238,9 @@ def apply() -> None:
     MessageProcessor._check_for_unseen_features = _check_for_unseen_features
     EndpointConfig.request = _request
     pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
+    # Not a speed fix either: a reply (and no lost message) when the action server is down.
+    from bot import action_fallback
+    from bot.settings import Settings
+
+    action_fallback.install(Settings.from_env().action_retry_seconds)
     _applied = True

@@ -36,6 +36,9 @@ class Settings:
     # requests from these may set the client address (X-Forwarded-For, for the log-in
     # throttle) and HTTPS (X-Forwarded-Proto, for Secure cookies). Empty: none.
     console_trusted_proxies: str = ""
+    # Rasa server: seconds to keep retrying an action while the action server cannot be
+    # reached (bot run restarts it), before answering with the error reply.
+    action_retry_seconds: int = 15
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":

@@ -47,6 +47,7 @@ def fixture_settings(tmp_path_factory) -> Settings:
         rasa_port=free_port(),
         actions_port=free_port(),
         console_port=free_port(),
+        action_retry_seconds=3,  # tests that stop the action server wait this long for the error reply
     ).resolved()
 
 
