@@ -531,6 +531,22 @@ class HandoffStore:
             self._audit(conn, staff, "ticket.answer", f"ticket:{ticket_id}")
             return self._ticket_row(conn, ticket_id)  # type: ignore[return-value]
 
+    def undo_answer(self, ticket_id: int, staff: str) -> bool:
+        """Answered → open again, when the answer ``staff`` recorded could not be delivered
+        (the console records first, then delivers: bot/console/api.py). False when the
+        ticket is no longer that staff's answered ticket."""
+        with self._tx() as conn:
+            now = self.now()
+            cur = conn.execute(
+                "UPDATE tickets SET status = ?, answer = NULL, answered_at = NULL, answered_by = NULL, updated_at = ? "
+                "WHERE id = ? AND status = ? AND answered_by = ?",
+                (TicketStatus.OPEN.value, now, ticket_id, TicketStatus.ANSWERED.value, staff),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._audit(conn, staff, "ticket.answer_undelivered", f"ticket:{ticket_id}")
+            return True
+
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
         """Record an action that changed nothing else in this store (log-in, account changes…)."""

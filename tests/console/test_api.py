@@ -268,7 +268,30 @@ async def test_ticket_answer_when_rasa_is_down_stays_open(staff_client, store, f
     fake_rasa.down = True
     c = await staff_client("sato")
     assert (await c.post_json(f"/api/tickets/{t.id}/answer", {"answer": "a"}))[0] == 502
-    assert store.get_ticket(t.id).status == "open"
+    got = store.get_ticket(t.id)
+    assert (got.status, got.answer, got.answered_by) == ("open", None, None)
+    assert [r["action"] for r in store.audit_log(5)][:2] == ["ticket.answer_undelivered", "ticket.answer"]
+    fake_rasa.down = False  # back: the answer can be sent again
+    assert (await c.post_json(f"/api/tickets/{t.id}/answer", {"answer": "a"}))[0] == 200
+    assert len(fake_rasa.delivered) == 1
+
+
+async def test_ticket_answer_race_delivers_only_the_recorded_answer(staff_client, store, fake_rasa):
+    import asyncio
+
+    fake_rasa.append_delay = 0.3  # the first delivery is still on its way when the second answer comes
+    for round_ in range(3):
+        t = store.create_ticket(f"conv-race-{round_}", "rest", None, "粗大ごみの回収日", "chat")
+        sato, suzuki = await staff_client("sato"), await staff_client("suzuki")
+        results = await asyncio.gather(
+            sato.post_json(f"/api/tickets/{t.id}/answer", {"answer": "佐藤の回答です。"}),
+            suzuki.post_json(f"/api/tickets/{t.id}/answer", {"answer": "鈴木の回答です。"}),
+        )
+        assert sorted(status for status, _ in results) == [200, 409]
+        recorded = store.get_ticket(t.id)
+        delivered = [e for sender, e in fake_rasa.delivered if sender == f"conv-race-{round_}"]
+        assert len(delivered) == 1, delivered  # the resident gets one answer ...
+        assert delivered[0]["text"].endswith(recorded.answer)  # ... the one that was recorded
 
 
 async def test_cancelled_ticket_cannot_be_answered(staff_client, store):
