@@ -173,7 +173,8 @@ class Stack:
                 "--port", str(s.rasa_port),
                 "--credentials", str(self.runtime_credentials()),
                 "--endpoints", str(self.runtime_endpoints()),
-                "--cors", "*",
+                # CORS only for the configured sites that embed the widget (none: same origin only).
+                *(["--cors", *s.cors_origins()] if s.cors_origins() else []),
                 # Rasa's HTTP API: the delivery seam for staff replies and hand-off
                 # events (docs/architecture.md); loopback only and token-protected.
                 "--enable-api",
