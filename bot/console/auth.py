@@ -248,7 +248,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if account is None:
         exists = target != "staff:?" and await loop.run_in_executor(None, accounts.get, username) is not None
         throttle.failed(client, username, account_exists=exists)
-        store.audit(username if target != "staff:?" else "?", "staff.login_failed", target)
+        # A name that is no account is not recorded: it may be a password typed into the wrong field.
+        store.audit(username if exists else "?", "staff.login_failed", target if exists else "staff:?",
+                    "" if exists else "unknown user name")
         return _login_response(request, login_html, "ユーザー名またはパスワードが違います。", 401, username)
     throttle.succeeded(client, username)
     config = request.app[keys.CONFIG]

@@ -387,7 +387,9 @@ class HandoffStore:
                 "UPDATE handoffs SET status = ?, closed_at = ?, resolution = ?, updated_at = ? WHERE id = ?",
                 (status.value, now, _clip(note), now, handoff_id),
             )
-            self._audit(conn, staff, action, f"handoff:{handoff_id}", _clip(note))
+            # The note stays in handoffs.resolution; the audit log says who did what, not what
+            # was written (docs/console.md): only its length.
+            self._audit(conn, staff, action, f"handoff:{handoff_id}", f"{len(_clip(note))} characters" if note.strip() else "")
 
     def hand_back(self, handoff_id: int, staff: str, note: str = "") -> None:
         """The assistant answers the conversation again (the hand-off ends as ``returned``)."""

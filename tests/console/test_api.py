@@ -200,7 +200,9 @@ async def test_close_needs_a_resolution_and_resumes(staff_client, store, fake_ra
     assert events[0] == {"event": "resume"} and events[1]["data"]["custom"]["status"] == "closed"
     h = store.get(waiting.id)
     assert (h.status, h.resolution) == ("closed", "郵送請求の方法を案内した")
-    assert [r["action"] for r in store.audit_log()][:1] == ["handoff.close"]
+    [entry] = store.audit_log()[:1]
+    assert (entry["action"], entry["detail"]) == ("handoff.close", "12 characters")  # not the text (docs/console.md)
+    assert not any("郵送請求" in (r["detail"] or "") for r in store.audit_log(500))
     status, inbox = await c.get_json("/api/inbox")
     assert inbox["handoffs"] == []
 

@@ -150,6 +150,11 @@ async def test_http_strangers_lock_nobody_out_and_get_slowed(console_behind_prox
     assert status == 429 and retry == "2" and "秒ほど待ってから" in text
     actions = [row["action"] for row in store.audit_log(100)]
     assert actions.count("staff.login_failed") == 9 and "staff.login" in actions
+    # A name that is no account (perhaps a password typed into the name field) is not recorded.
+    assert (await login(client, "mypassword2026", "x", "10.9.9.9"))[0] == 401
+    newest = store.audit_log(1)[0]
+    assert (newest["actor"], newest["action"], newest["target"]) == ("?", "staff.login_failed", "staff:?")
+    assert not any("mypassword2026" in str(row.values()) for row in store.audit_log(500))
 
 
 async def test_http_without_a_trusted_proxy_the_header_is_ignored(aiohttp_client, fake_rasa, settings, accounts, clock):
