@@ -28,14 +28,21 @@ def bot_event(text: str, custom: dict[str, Any], buttons: list[dict] | None = No
     return {"event": "bot", "text": text, "data": data}
 
 
+# What may stay as it is inside one path segment (RFC 3986 pchar): ":" and "@" too, so
+# that LINE's "line:U…" ids arrive unchanged. Rasa's server (Sanic) matches the raw path
+# and does not decode escapes, so an escaped character names a different (literal) id.
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+
+
 def conversation_path(sender_id: str) -> str:
     """``/conversations/<id>`` with the id percent-encoded as one path segment.
 
     Sender ids are checked at the edge (bot.channels.senders), but an id is never trusted
-    to be a single segment: ``a/../b`` becomes ``a%2F..%2Fb``, never another conversation.
-    aiohttp must not re-quote the URL (``encoded=True``) or the escapes would be undone.
+    to be a single segment: ``a/../b`` becomes ``a%2F..%2Fb``, never another conversation
+    (``/``, ``?``, ``#`` and ``%`` are always escaped). aiohttp must not re-quote the URL
+    (``encoded=True``) or normalise ``..`` away.
     """
-    return f"/conversations/{quote(sender_id, safe='')}"
+    return f"/conversations/{quote(sender_id, safe=_SEGMENT_SAFE)}"
 
 
 class RasaApi:

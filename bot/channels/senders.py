@@ -27,6 +27,10 @@ LINE_USER_ID_RE = re.compile(r"^U[0-9a-f]{32}\Z")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9](?:[-_]?[0-9])*(?![0-9A-Fa-f])")
 
 
+# "taro.yamada at example dot jp" and the like: an e-mail spelled out in a sender id.
+_EMAILISH = re.compile(r"(?i)[a-z0-9]\s*(?:@|\bat\b)\s*[a-z0-9-]+\s*(?:\.|\bdot\b)\s*[a-z]{2,}")
+
+
 def looks_like_personal_data(sender: str) -> bool:
     """True when a REST sender id carries a phone number or a マイナンバー.
 
@@ -62,10 +66,6 @@ def rest_sender(value: object) -> str:
             "個人を特定できない会話ID（例: resident-1）にしてください。",
         )
     return sender
-
-
-# "taro.yamada at example dot jp" and the like: an e-mail spelled out in a sender id.
-_EMAILISH = re.compile(r"(?i)[a-z0-9]\s*(?:@|\bat\b)\s*[a-z0-9-]+\s*(?:\.|\bdot\b)\s*[a-z]{2,}")
 
 
 def web_sender(value: object) -> str:

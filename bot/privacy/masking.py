@@ -26,7 +26,7 @@ the placeholders contain nothing that is masked again.
 Pure code: regular expressions over a same-length "folded" copy of the text (full-width
 ASCII to ASCII, every hyphen to ``-``, each character whose NFKC form is one ASCII
 character to that character, every decimal digit to its ASCII digit, kanji digits next to
-another digit to ASCII digits), so that positions found in the copy replace the original
+another kanji digit to ASCII digits), so that positions found in the copy replace the original
 characters.
 """
 
@@ -66,7 +66,7 @@ _FOLD.update(
 # but only between digits (in words they stay what they are: センター, 固定・携帯).
 _DASH_BETWEEN_DIGITS = frozenset("ーｰ─━・･")
 _ASCII_DIGITS = frozenset("0123456789")
-# Kanji digits count as digits only next to another digit (〇九〇, 一二三四): alone they
+# Kanji digits count as digits only next to another kanji digit (〇九〇, 一二三四): alone they
 # are words (一人, 三鷹市, 千代田一丁目 stay as they are for the address rules).
 _KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
 
@@ -90,10 +90,7 @@ def _fold(text: str) -> str:
     chars = [_fold_char(c) for c in text]
     n = len(chars)
     for i, c in enumerate(text):
-        if c in _KANJI_DIGITS and (
-            (i > 0 and (text[i - 1] in _KANJI_DIGITS or chars[i - 1] in _ASCII_DIGITS))
-            or (i + 1 < n and (text[i + 1] in _KANJI_DIGITS or chars[i + 1] in _ASCII_DIGITS))
-        ):
+        if c in _KANJI_DIGITS and ((i > 0 and text[i - 1] in _KANJI_DIGITS) or (i + 1 < n and text[i + 1] in _KANJI_DIGITS)):
             chars[i] = _KANJI_DIGITS[c]
     for i in range(1, n - 1):
         if text[i] in _DASH_BETWEEN_DIGITS and chars[i - 1] in _ASCII_DIGITS and chars[i + 1] in _ASCII_DIGITS:
