@@ -10,6 +10,9 @@ from bot.nlp.japanese import clean_text
 from bot.privacy.masking import mask_personal_data
 
 MAX_MESSAGE_CHARS = 2000
+# A message is at most 2,000 characters; a webhook body much larger is not a chat message
+# (and parsing megabytes of JSON would hold up the Rasa process for everyone).
+MAX_BODY_BYTES = 32 * 1024
 MAX_SENDER_CHARS = 128
 
 # Unicode's format characters (category Cf, Unicode 13 as in Python 3.10): zero-width
@@ -102,6 +105,12 @@ def prepare_sender(sender: object) -> str:
     if len(sender) > MAX_SENDER_CHARS or any(unicodedata.category(c).startswith("C") for c in sender):
         raise InputRejected("invalid_sender", f"sender は制御文字を含まない{MAX_SENDER_CHARS}文字以内の文字列にしてください。")
     return sender
+
+
+def body_too_large() -> InputRejected:
+    """The 413 for a webhook body over :data:`MAX_BODY_BYTES`."""
+    return InputRejected("message_too_long", f"メッセージが長すぎます。{MAX_MESSAGE_CHARS}文字以内で、短く質問してください。",
+                         status=413)
 
 
 def parse_json_object(raw: bytes | None) -> dict:

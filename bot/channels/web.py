@@ -34,7 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (InputRejected, parse_json_object, prepare_text,
+from bot.channels.common import (MAX_BODY_BYTES, InputRejected, body_too_large, parse_json_object, prepare_text,
                                  processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
 from bot.channels.senders import WEB_SENDER_RE, web_sender  # noqa: F401 - WEB_SENDER_RE re-exported
@@ -42,8 +42,6 @@ from bot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-# A message is at most 2,000 characters; anything much larger is not a chat message.
-MAX_BODY_BYTES = 32 * 1024
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # What the blueprint serves from web/: URL path -> (file under web/, content type).
@@ -295,10 +293,8 @@ class WebInput(InputChannel):
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         if len(request.body or b"") > MAX_BODY_BYTES:
-            return _json_response(
-                {"error": "message_too_long", "message": "メッセージが長すぎます。2000文字以内で、短く質問してください。"},
-                status=413,
-            )
+            rejected = body_too_large()
+            return _json_response(rejected.as_json(), status=rejected.status)
         try:
             body = parse_json_object(request.body)
             sender = web_sender(body.get("sender"))

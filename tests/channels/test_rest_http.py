@@ -82,6 +82,16 @@ async def test_lone_surrogates_are_a_400_with_a_clear_message(server, channel, s
     assert server["agent"].received == []
 
 
+@pytest.mark.parametrize("channel", ["rest", "web"])
+async def test_a_huge_body_is_refused_before_it_is_parsed(server, channel):
+    sender = "resident-1" if channel == "rest" else WEB_SENDER
+    # A short question padded with megabytes the webhook would otherwise parse and ignore.
+    raw = b'{"sender": "%s", "message": "\xe4\xbd\x8f", "pad": "' % sender.encode() + b"a" * (5 * 1024 * 1024) + b'"}'
+    status, got = await post(server, channel, raw)
+    assert (status, got["error"]) == (413, "message_too_long") and "2000文字以内" in got["message"]
+    assert server["agent"].received == []
+
+
 async def test_a_proper_surrogate_pair_is_a_character(server):
     raw = b'{"sender": "resident-1", "message": "\\ud83d\\ude00 \\u4f4f\\u6c11\\u7968"}'
     status, [reply] = await post(server, "rest", raw)
