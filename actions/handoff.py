@@ -11,7 +11,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationResumed, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import decision_of, entity, send
@@ -137,7 +137,12 @@ class ActionHandoffCancel(Action):
             send(dispatcher, handoff_replies.nothing_to_cancel_message())
         else:
             send(dispatcher, handoff_replies.cancelled_message("担当者へのおつなぎ" if cancelled else "伝言"))
-        return [SlotSet("handoff_id", None), SlotSet("ticket_question", None), ActiveLoop(None), SlotSet("requested_slot", None)]
+        events = [SlotSet("handoff_id", None), SlotSet("ticket_question", None), ActiveLoop(None), SlotSet("requested_slot", None)]
+        if tracker.is_paused():
+            # Staff held the conversation; the resident's own cancel is the one message that
+            # may end it (bot.handoff.pause_guard). The store now says "cancelled" for the console.
+            events.insert(0, ConversationResumed())
+        return events
 
 
 class ActionCreateTicket(Action):

@@ -116,7 +116,11 @@ def _start_stack(s, log_dir: Path | None):
               help="Write server output to files here instead of the terminal.")
 @click.pass_context
 def run(ctx: click.Context, log_dir: Path | None) -> None:
-    """Train if needed, then start the action server and the Rasa server (Ctrl-C stops both).
+    """Train if needed, then start the action server, the Rasa server and the staff console.
+
+    A server that crashes is restarted (after 1 s, 2 s, 4 s …) while the others keep
+    serving; bot run gives up, stopping all, when one crashes 5 times in 10 minutes.
+    Ctrl-C stops everything.
 
     \b
     Example:
@@ -147,14 +151,16 @@ def run(ctx: click.Context, log_dir: Path | None) -> None:
     click.echo("  or chat in the terminal with:  bot shell   (Ctrl-C here stops everything)")
     click.echo("")
     try:
-        code = stack.wait()
+        # A crashed server is restarted with backoff (bot/supervisor.py); bot run stops
+        # only on Ctrl-C, or when one server keeps crashing.
+        stack.supervise(report=lambda line: click.echo(f"  {line}", err=True))
     except KeyboardInterrupt:
         click.echo("\nstopping…")
         stack.stop()
         click.echo("stopped")
         return
-    if code:
-        raise click.ClickException(f"a server stopped with exit code {code}")
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
 
 
 def _post(url: str, sender: str, text: str) -> list[dict]:

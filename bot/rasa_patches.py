@@ -229,6 +229,7 @@ def apply() -> None:
     from rasa.utils.endpoints import EndpointConfig
 
     from bot import count_vectors, graph_runner
+    from bot.handoff import pause_guard
 
     RemoteAction._validate_action_result = _validate_action_result
     graph_runner.install()
@@ -236,4 +237,10 @@ def apply() -> None:
     Event.resolve_by_type = staticmethod(_resolve_event_type)
     MessageProcessor._check_for_unseen_features = _check_for_unseen_features
     EndpointConfig.request = _request
+    pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
+    # Not a speed fix either: a reply (and no lost message) when the action server is down.
+    from bot import action_fallback
+    from bot.settings import Settings
+
+    action_fallback.install(Settings.from_env().action_retry_seconds)
     _applied = True

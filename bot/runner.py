@@ -14,6 +14,7 @@ from typing import Callable
 
 from bot.errors import MadoguchiError
 from bot.settings import Settings
+from bot.supervisor import RestartPolicy, Supervisor
 from bot.training import rasa_env
 
 
@@ -53,6 +54,8 @@ class Stack:
     with_console: bool = True
     credentials: Path | None = None  # credentials.yml to start from (default: the project's)
     processes: list[subprocess.Popen] = field(default_factory=list)
+    commands: dict[str, list[str]] = field(default_factory=dict)  # name -> command line, to restart
+    by_name: dict[str, subprocess.Popen] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. channels left off, for the user
 
     @property
@@ -75,8 +78,37 @@ class Stack:
         proc = subprocess.Popen(
             cmd, cwd=self.settings.project_dir, env=rasa_env(self.settings), stdout=out, stderr=subprocess.STDOUT if out else None,
         )
-        self.processes.append(proc)
+        if out is not None:
+            out.close()  # the child has its own copy
+        old = self.by_name.get(name)
+        if old is not None and old in self.processes:
+            self.processes[self.processes.index(old)] = proc
+        else:
+            self.processes.append(proc)
+        self.commands[name] = cmd
+        self.by_name[name] = proc
         return proc
+
+    def respawn(self, name: str) -> subprocess.Popen:
+        """Start the named server again with the command it was started with."""
+        old = self.by_name[name]
+        if old.poll() is None:
+            old.kill()
+        old.wait()
+        return self._spawn(name, self.commands[name])
+
+    def supervise(self, report: Callable[[str], None] = lambda line: None, policy: RestartPolicy | None = None,
+                  interval: float = 0.5) -> None:
+        """Keep every server up until Ctrl-C: a crashed one is restarted with backoff, the
+        others keep running; raises :class:`ServerKeepsCrashing` (after stopping all) when
+        one keeps crashing. Always stops every server before returning."""
+        hint = str(self.log_dir) if self.log_dir else ""
+        supervisor = Supervisor(lambda name: self.by_name[name], self.respawn, list(self.by_name), policy=policy,
+                                report=report, log_hint=hint, interval=interval)
+        try:
+            supervisor.run()
+        finally:
+            self.stop()
 
     def runtime_endpoints(self) -> Path:
         """endpoints.yml with this instance's action server URL and SQLite paths under var/."""
@@ -112,6 +144,10 @@ class Stack:
             self.notes.append(f"channel {channel} is off: set {', '.join(missing)} to turn it on")
         return target
 
+    def _token_file(self) -> Path:
+        self.settings.api_token()  # created (mode 0600) when missing
+        return self.settings.api_token_path
+
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
         s = self.settings
         console = self.with_console and console_available()
@@ -129,17 +165,20 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                sys.executable, "-m", "rasa", "run",
+                # bot.rasa_server: `rasa run` reading the API token from its 0600 file, so
+                # that the token is not on the command line, where every local user sees it.
+                sys.executable, "-m", "bot.rasa_server", "run",
                 "--model", str(self.model),
                 "--interface", s.host,
                 "--port", str(s.rasa_port),
                 "--credentials", str(self.runtime_credentials()),
                 "--endpoints", str(self.runtime_endpoints()),
-                "--cors", "*",
+                # CORS only for the configured sites that embed the widget (none: same origin only).
+                *(["--cors", *s.cors_origins()] if s.cors_origins() else []),
                 # Rasa's HTTP API: the delivery seam for staff replies and hand-off
                 # events (docs/architecture.md); loopback only and token-protected.
                 "--enable-api",
-                f"--auth-token={s.api_token()}",  # "=": a token may start with "-"
+                "--auth-token-file", str(self._token_file()),
             ],
         )
         if console:
@@ -186,15 +225,4 @@ class Stack:
                 proc.kill()
                 proc.wait()
         self.processes.clear()
-
-    def wait(self) -> int:
-        """Block until one process exits (or Ctrl-C); then stop the others."""
-        try:
-            while True:
-                for proc in self.processes:
-                    code = proc.poll()
-                    if code is not None:
-                        return code
-                time.sleep(0.5)
-        finally:
-            self.stop()
+        self.by_name.clear()

@@ -32,6 +32,17 @@ class Settings:
     notify_webhook_url: str = ""
     # Staff console: a log-in expires after this many minutes without activity.
     console_session_minutes: int = 60
+    # Staff console: IP addresses of the city's reverse proxies, comma-separated. Only
+    # requests from these may set the client address (X-Forwarded-For, for the log-in
+    # throttle) and HTTPS (X-Forwarded-Proto, for Secure cookies). Empty: none.
+    console_trusted_proxies: str = ""
+    # Web widget: origins of the city's pages that embed the widget, comma-separated
+    # (https://www.city.example.lg.jp). Rasa answers cross-origin requests (CORS) from
+    # these only; empty: only pages Rasa serves itself (the demo).
+    web_origins: str = ""
+    # Rasa server: seconds to keep retrying an action while the action server cannot be
+    # reached (bot run restarts it), before answering with the error reply.
+    action_retry_seconds: int = 15
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -75,6 +86,25 @@ class Settings:
             models_dir=fix(self.models_dir),
         )
 
+    def cors_origins(self) -> list[str]:
+        """``web_origins`` as a list, each checked to be ``scheme://host[:port]``."""
+        from urllib.parse import urlsplit
+
+        origins = []
+        for raw in (o.strip() for o in self.web_origins.split(",")):
+            if not raw:
+                continue
+            parts = urlsplit(raw)
+            if raw == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                    or parts.query or parts.fragment:
+                raise ConfigError(
+                    f"MADOGUCHI_WEB_ORIGINS: {raw!r} is not an origin",
+                    hint="list the city's sites as scheme://host[:port], e.g. https://www.city.example.lg.jp "
+                         "(no path, no *: only these may call the widget's webhook from their pages)",
+                )
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        return origins
+
     @property
     def database_path(self) -> Path:
         """Our embedded database (hand-offs, tickets, review log, staff accounts)."""
@@ -95,11 +125,13 @@ class Settings:
 
         path = self.api_token_path
         if path.exists():
+            path.chmod(0o600)  # only this user: the token opens every conversation
             token = path.read_text().strip()
             if token:
                 return token
         path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
         path.touch(mode=0o600)
+        path.chmod(0o600)
         path.write_text(token)
         return token

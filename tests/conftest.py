@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KB = ROOT / "tests" / "fixtures" / "knowledge"
+ALLOWED_ORIGIN = "https://www.city.example.lg.jp"
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +48,8 @@ def fixture_settings(tmp_path_factory) -> Settings:
         rasa_port=free_port(),
         actions_port=free_port(),
         console_port=free_port(),
+        action_retry_seconds=3,  # tests that stop the action server wait this long for the error reply
+        web_origins=ALLOWED_ORIGIN,  # tests/test_cors.py: only this site may call the webhooks
     ).resolved()
 
 

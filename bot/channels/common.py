@@ -10,6 +10,9 @@ from bot.nlp.japanese import clean_text
 from bot.privacy.masking import mask_personal_data
 
 MAX_MESSAGE_CHARS = 2000
+# A message is at most 2,000 characters; a webhook body much larger is not a chat message
+# (and parsing megabytes of JSON would hold up the Rasa process for everyone).
+MAX_BODY_BYTES = 32 * 1024
 MAX_SENDER_CHARS = 128
 
 # Unicode's format characters (category Cf, Unicode 13 as in Python 3.10): zero-width
@@ -25,6 +28,16 @@ _FORMAT_CHARS = re.compile(
 
 # What a resident reads when the assistant failed to process their message (never a 500).
 PROCESSING_FAILED_TEXT = "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。"
+
+
+# JSON escapes such as "\ud800" decode to half of a UTF-16 pair, which is no character:
+# it cannot be stored or sent on, so such a request is refused with this message.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_MESSAGE = (
+    "{field} に文字として読めない値（対になっていないサロゲート \\ud800〜\\udfff）が含まれています。"
+    "正しい UTF-8 の文字で送ってください。"
+)
+NESTING_MESSAGE = 'JSON の入れ子が深すぎます。{"sender": "...", "message": "..."} の形で送ってください。'
 
 
 def processing_failed_reply(sender: str) -> list[dict]:
@@ -68,6 +81,8 @@ def prepare_text(text: object, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     """
     if not isinstance(text, str):
         raise InputRejected("invalid_message", "message は文字列で送ってください。")
+    if _SURROGATE.search(text):
+        raise InputRejected("invalid_message", SURROGATE_MESSAGE.format(field="message"))
     cleaned = unicodedata.normalize("NFC", remove_format_chars(clean_text(text))).strip()
     if not cleaned:
         raise InputRejected("empty_message", "メッセージが空です。質問を入力してください。")
@@ -85,9 +100,17 @@ def prepare_sender(sender: object) -> str:
     if not isinstance(sender, str) or not sender.strip():
         raise InputRejected("missing_sender", "sender（会話ID）を文字列で指定してください。")
     sender = sender.strip()
+    if _SURROGATE.search(sender):
+        raise InputRejected("invalid_sender", SURROGATE_MESSAGE.format(field="sender"))
     if len(sender) > MAX_SENDER_CHARS or any(unicodedata.category(c).startswith("C") for c in sender):
         raise InputRejected("invalid_sender", f"sender は制御文字を含まない{MAX_SENDER_CHARS}文字以内の文字列にしてください。")
     return sender
+
+
+def body_too_large() -> InputRejected:
+    """The 413 for a webhook body over :data:`MAX_BODY_BYTES`."""
+    return InputRejected("message_too_long", f"メッセージが長すぎます。{MAX_MESSAGE_CHARS}文字以内で、短く質問してください。",
+                         status=413)
 
 
 def parse_json_object(raw: bytes | None) -> dict:
@@ -98,6 +121,8 @@ def parse_json_object(raw: bytes | None) -> dict:
         raise InputRejected(
             "invalid_json", 'JSON として読めません。{"sender": "...", "message": "..."} の形で送ってください。'
         ) from None
+    except RecursionError:  # [[[[…]]]] a thousand levels deep: the parser gives up
+        raise InputRejected("invalid_json", NESTING_MESSAGE) from None
     if not isinstance(body, dict):
         raise InputRejected("invalid_json", "JSON オブジェクトを送ってください。")
     return body

@@ -30,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import InputRejected, prepare_text
+from bot.channels.senders import is_line_user_id
 from bot.line.client import LineApiError, LineClient
 from bot.line.config import LineChannelConfig
 from bot.line.events import EventType, RecentEventIds, WebhookEvent, WebhookRejected, parse_webhook_body
@@ -55,8 +56,9 @@ def sender_id_for(user_id: str) -> str:
 
 def user_id_from_sender(sender_id: str) -> str | None:
     """The LINE userId of a conversation id made by :func:`sender_id_for`, else None."""
-    if isinstance(sender_id, str) and sender_id.startswith(SENDER_PREFIX) and len(sender_id) > len(SENDER_PREFIX):
-        return sender_id[len(SENDER_PREFIX):]
+    if isinstance(sender_id, str) and sender_id.startswith(SENDER_PREFIX):
+        user_id = sender_id[len(SENDER_PREFIX):]
+        return user_id if is_line_user_id(user_id) else None
     return None
 
 

@@ -20,8 +20,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (InputRejected, parse_json_object, prepare_sender, prepare_text,
+from bot.channels.common import (MAX_BODY_BYTES, InputRejected, body_too_large, parse_json_object, prepare_text,
                                  processing_failed_reply)
+from bot.channels.senders import rest_sender
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +83,10 @@ class MadoguchiRestInput(InputChannel):
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
+                if len(request.body or b"") > MAX_BODY_BYTES:
+                    raise body_too_large()
                 body = parse_json_object(request.body)
-                sender = prepare_sender(body.get("sender"))
+                sender = rest_sender(body.get("sender"))
                 text = prepare_text(body.get("message"))
             except InputRejected as rejected:
                 return _json_response(rejected.as_json(), status=rejected.status)

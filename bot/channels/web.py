@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, fields
@@ -35,18 +34,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (InputRejected, parse_json_object, prepare_sender, prepare_text,
+from bot.channels.common import (MAX_BODY_BYTES, InputRejected, body_too_large, parse_json_object, prepare_text,
                                  processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
+from bot.channels.senders import WEB_SENDER_RE, web_sender  # noqa: F401 - WEB_SENDER_RE re-exported
 from bot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-# Conversation ids made by the widget: "web-" and 128 random bits. Only such ids are
-# accepted here, so a stream cannot be opened for a guessable or another channel's id.
-WEB_SENDER_RE = re.compile(r"^web-[0-9a-f]{32}$")
-# A message is at most 2,000 characters; anything much larger is not a chat message.
-MAX_BODY_BYTES = 32 * 1024
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # What the blueprint serves from web/: URL path -> (file under web/, content type).
@@ -62,17 +57,6 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 def _json_response(body: Any, status: int = 200) -> HTTPResponse:
     return response.json(body, status=status, dumps=_dumps)
-
-
-def web_sender(value: object) -> str:
-    """Validate a widget conversation id (``web-`` + 32 lowercase hex digits)."""
-    sender = prepare_sender(value)
-    if not WEB_SENDER_RE.match(sender):
-        raise InputRejected(
-            "invalid_sender",
-            "sender はウィジェットが作る会話ID（web- と16進数32文字）にしてください。",
-        )
-    return sender
 
 
 def _event_id(value: object) -> Optional[int]:
@@ -309,10 +293,8 @@ class WebInput(InputChannel):
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         if len(request.body or b"") > MAX_BODY_BYTES:
-            return _json_response(
-                {"error": "message_too_long", "message": "メッセージが長すぎます。2000文字以内で、短く質問してください。"},
-                status=413,
-            )
+            rejected = body_too_large()
+            return _json_response(rejected.as_json(), status=rejected.status)
         try:
             body = parse_json_object(request.body)
             sender = web_sender(body.get("sender"))

@@ -54,6 +54,8 @@ async def read_body(request: web.Request) -> dict:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "invalid_json", "送られた内容が JSON として読めません。") from None
+    except RecursionError:  # nested a thousand levels deep
+        raise ApiError(400, "invalid_json", "JSON の入れ子が深すぎます。{\"text\": \"…\"} の形で送ってください。") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "JSON のオブジェクト（{…}）で送ってください。")
     return data
@@ -262,13 +264,22 @@ async def answer_ticket(request: web.Request) -> web.Response:
     if not t.is_open:
         raise ApiError(409, "not_open", "この伝言はすでに回答済みか、取り消されています。")
     staff = staff_of(request)
+    store = request.app[keys.STORE]
     delivered = t.contact_method == ContactMethod.CHAT.value
-    if delivered:
-        await _deliver(request, t.conversation_id, notices.ticket_answer(t.id, answer, staff.display_name))
+    # Record first (a conditional UPDATE: of two staff answering at once, one wins), then
+    # deliver only what was recorded; if it cannot be delivered, the ticket is open again.
     try:
-        answered = request.app[keys.STORE].answer_ticket(t.id, staff.username, answer)
+        answered = store.answer_ticket(t.id, staff.username, answer)
     except HandoffError:
         raise ApiError(409, "not_open", "この伝言はすでに回答済みか、取り消されています。") from None
+    if delivered:
+        try:
+            await _deliver(request, t.conversation_id, notices.ticket_answer(t.id, answered.answer or answer,
+                                                                            staff.display_name))
+        except ApiError:
+            store.undo_answer(t.id, staff.username)
+            _hub(request).poke()
+            raise
     _hub(request).poke()
     return ok({"ticket": _ticket_view(request, answered), "delivered": delivered})
 

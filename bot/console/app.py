@@ -19,6 +19,8 @@ from yarl import URL
 from bot.console import api, auth, keys, pages
 from bot.console.accounts import StaffAccounts
 from bot.console.live import ConsoleWorker, LiveHub
+from bot.console.proxy import parse_trusted_proxies
+from bot.console.throttle import LoginThrottle
 from bot.handoff.notify import WebhookNotifier
 from bot.handoff.store import HandoffStore
 from bot.rasa_api import RasaApi
@@ -117,6 +119,7 @@ def create_app(
     notify_backoff: float = 2.0,
     clock: Callable[[], dt.datetime] | None = None,
     mount_review: bool = True,
+    throttle: LoginThrottle | None = None,
 ) -> web.Application:
     """The console application.
 
@@ -128,6 +131,7 @@ def create_app(
         notify_backoff: seconds before the first retry of a failed notification.
         clock: current UTC time for sessions (tests).
         mount_review: mount ``bot.review.web`` under ``/review`` when it exists.
+        throttle: the log-in throttle (tests pass one with their own clock).
     """
     store = HandoffStore.open(settings.database_path)
     accounts = StaffAccounts(store.db, clock=clock)
@@ -144,13 +148,14 @@ def create_app(
         public_url=f"http://{settings.host}:{settings.console_port}",
         poll_interval=poll_interval,
         notify_backoff=notify_backoff,
+        trusted_proxies=parse_trusted_proxies(settings.console_trusted_proxies),
     )
     app[keys.SETTINGS] = settings
     app[keys.CONFIG] = config
     app[keys.STORE] = store
     app[keys.ACCOUNTS] = accounts
     app[keys.DEPARTMENTS] = department_names(settings)
-    app[keys.THROTTLE] = auth.LoginThrottle()
+    app[keys.THROTTLE] = throttle or LoginThrottle()
     app[keys.HUB] = LiveHub()
 
     app.router.add_get("/login", auth.login_page)

@@ -18,7 +18,6 @@ import json
 import logging
 import secrets
 import time
-from collections import defaultdict, deque
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -26,6 +25,8 @@ from yarl import URL
 
 from bot.console import keys
 from bot.console.accounts import StaffAccount, check_username
+from bot.console.proxy import client_address, is_https
+from bot.console.throttle import LoginThrottle, ThrottleDecision
 
 logger = logging.getLogger(__name__)
 
@@ -75,31 +76,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-class LoginThrottle:
-    """Slows down password guessing: after ``limit`` failures in ``window`` seconds, wait."""
+def throttled_message(decision: ThrottleDecision) -> str:
+    """What a member of staff reads when a log-in is not tried (Japanese, with how long)."""
+    wait = int(decision.retry_after) + 1
+    how_long = f"{wait}秒" if wait < 60 else f"{(wait + 59) // 60}分"
+    if decision.reason == "account_locked":
+        return (f"このアカウントへのログインの失敗が続いたため、この端末からは{how_long}ほどログインできません。"
+                "いつもお使いの端末からは、正しいパスワードでログインできます。")
+    return f"ログインの失敗が続いたため、しばらくログインできません。{how_long}ほど待ってから、もう一度お試しください。"
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque] = defaultdict(deque)
 
-    def _recent(self, key: str) -> deque:
-        q = self._failures[key]
-        cutoff = time.monotonic() - self.window
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def locked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self.limit
-
-    def failed(self, key: str) -> None:
-        self._recent(key).append(time.monotonic())
-        if len(self._failures) > 10_000:  # bounded memory under a flood of made-up names
-            self._failures.clear()
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+def secure_cookies(request: web.Request) -> bool:
+    """Cookies get ``Secure`` when the browser uses HTTPS (also through a trusted proxy)."""
+    return is_https(request, request.app[keys.CONFIG].trusted_proxies)
 
 
 def _origin_ok(request: web.Request) -> bool:
@@ -225,7 +214,7 @@ def _login_response(request: web.Request, login_html, error: str, status: int, u
         token = secrets.token_urlsafe(24)
     resp = web.Response(text=login_html(token, safe_next(request.query.get("next")), error, username), status=status,
                         content_type="text/html", charset="utf-8")
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/login")
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=secure_cookies(request), path="/login")
     return resp
 
 
@@ -246,22 +235,29 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         target = f"staff:{username}"
     except Exception:  # noqa: BLE001 - a malformed name is just a failed log-in
         target = "staff:?"
-    if throttle.locked(username):
-        return _login_response(request, login_html,
-                               "ログインに何度も失敗したため、しばらくログインできません。15分ほど待ってから、もう一度お試しください。", 429)
+    client = client_address(request, request.app[keys.CONFIG].trusted_proxies)
+    decision = throttle.check(client, username)
+    if not decision.allowed:
+        # Not audited: refusals cost an attacker nothing, so they must not grow the database.
+        resp = _login_response(request, login_html, throttled_message(decision), 429)
+        resp.headers["Retry-After"] = str(int(decision.retry_after) + 1)
+        return resp
     accounts = request.app[keys.ACCOUNTS]
     loop = asyncio.get_running_loop()
     account = await loop.run_in_executor(None, accounts.authenticate, username, password)
     if account is None:
-        throttle.failed(username)
-        store.audit(username if target != "staff:?" else "?", "staff.login_failed", target)
+        exists = target != "staff:?" and await loop.run_in_executor(None, accounts.get, username) is not None
+        throttle.failed(client, username, account_exists=exists)
+        # A name that is no account is not recorded: it may be a password typed into the wrong field.
+        store.audit(username if exists else "?", "staff.login_failed", target if exists else "staff:?",
+                    "" if exists else "unknown user name")
         return _login_response(request, login_html, "ユーザー名またはパスワードが違います。", 401, username)
-    throttle.succeeded(username)
+    throttle.succeeded(client, username)
     config = request.app[keys.CONFIG]
     token, _ = accounts.create_session(account.username, config.session_minutes)
     store.audit(account.username, "staff.login", target)
     resp = web.HTTPFound(safe_next(str(form.get("next") or "")))
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=secure_cookies(request), path="/")
     resp.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise resp
 

@@ -27,6 +27,7 @@ class ConsoleConfig:
     poll_interval: float = 1.0  # seconds between looks at the database and the trackers
     notify_backoff: float = 2.0  # seconds before retrying a failed notification (doubles each time)
     review_mounted: bool = False
+    trusted_proxies: frozenset = frozenset()  # reverse proxies' addresses (bot.console.proxy)
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -38,7 +39,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaApi)
 NOTIFIER = web.AppKey("notifier", object)  # WebhookNotifier | None
 HUB = web.AppKey("hub", object)  # bot.console.live.LiveHub
-THROTTLE = web.AppKey("throttle", object)  # bot.console.auth.LoginThrottle
+THROTTLE = web.AppKey("throttle", object)  # bot.console.throttle.LoginThrottle
 
 __all__ = ["ConsoleConfig", "WebhookNotifier", "SETTINGS", "CONFIG", "STORE", "ACCOUNTS", "DEPARTMENTS", "HTTP", "RASA",
            "NOTIFIER", "HUB", "THROTTLE"]

@@ -32,6 +32,7 @@ AUDIT_ACTION_LABELS = {
     "ticket.create": "伝言の受付",
     "ticket.cancel": "伝言の取り消し",
     "ticket.answer": "伝言に回答した",
+    "ticket.answer_undelivered": "伝言の回答を届けられず未回答に戻した",
     "staff.login": "ログイン",
     "staff.login_failed": "ログイン失敗",
     "staff.logout": "ログアウト",

@@ -387,7 +387,9 @@ class HandoffStore:
                 "UPDATE handoffs SET status = ?, closed_at = ?, resolution = ?, updated_at = ? WHERE id = ?",
                 (status.value, now, _clip(note), now, handoff_id),
             )
-            self._audit(conn, staff, action, f"handoff:{handoff_id}", _clip(note))
+            # The note stays in handoffs.resolution; the audit log says who did what, not what
+            # was written (docs/console.md): only its length.
+            self._audit(conn, staff, action, f"handoff:{handoff_id}", f"{len(_clip(note))} characters" if note.strip() else "")
 
     def hand_back(self, handoff_id: int, staff: str, note: str = "") -> None:
         """The assistant answers the conversation again (the hand-off ends as ``returned``)."""
@@ -530,6 +532,22 @@ class HandoffStore:
                                    hint="reload the inbox")
             self._audit(conn, staff, "ticket.answer", f"ticket:{ticket_id}")
             return self._ticket_row(conn, ticket_id)  # type: ignore[return-value]
+
+    def undo_answer(self, ticket_id: int, staff: str) -> bool:
+        """Answered → open again, when the answer ``staff`` recorded could not be delivered
+        (the console records first, then delivers: bot/console/api.py). False when the
+        ticket is no longer that staff's answered ticket."""
+        with self._tx() as conn:
+            now = self.now()
+            cur = conn.execute(
+                "UPDATE tickets SET status = ?, answer = NULL, answered_at = NULL, answered_by = NULL, updated_at = ? "
+                "WHERE id = ? AND status = ? AND answered_by = ?",
+                (TicketStatus.OPEN.value, now, ticket_id, TicketStatus.ANSWERED.value, staff),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._audit(conn, staff, "ticket.answer_undelivered", f"ticket:{ticket_id}")
+            return True
 
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:

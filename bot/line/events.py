@@ -16,9 +16,11 @@ from enum import Enum
 from typing import Any
 
 from bot.channels.common import InputRejected
+from bot.channels.senders import is_line_user_id
 
-# A user id is "U" followed by 32 hex digits; groups "C…", rooms "R…". Accept a little
-# more (other lengths) but never control characters or separators.
+# User ids are "U" followed by 32 hex digits (bot.channels.senders); groups "C…", rooms
+# "R…": for those accept a little more (other lengths) but never control characters or
+# separators.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # LINE sends these reply tokens when the console's "Verify" button tests the webhook.
 _DUMMY_REPLY_TOKENS = {"00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff"}
@@ -103,7 +105,9 @@ def parse_event(raw: Any) -> WebhookEvent | None:
     src = raw.get("source")
     if not isinstance(src, dict) or not _str(src.get("type")):
         return None
-    source = Source(type=src["type"], user_id=_id(src.get("userId")), group_id=_id(src.get("groupId")), room_id=_id(src.get("roomId")))
+    # A user id becomes the conversation id line:<userId>: only LINE's own form is taken.
+    user_id = src.get("userId") if is_line_user_id(src.get("userId")) else None
+    source = Source(type=src["type"], user_id=user_id, group_id=_id(src.get("groupId")), room_id=_id(src.get("roomId")))
     timestamp = raw.get("timestamp")
     reply_token = _str(raw.get("replyToken"))
     if reply_token in _DUMMY_REPLY_TOKENS:
@@ -143,6 +147,8 @@ def parse_webhook_body(body: bytes) -> tuple[list[WebhookEvent], int]:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WebhookRejected("invalid_json", "本文が JSON として読めません。LINE の Webhook の形式で送ってください。") from None
+    except RecursionError:  # nested a thousand levels deep
+        raise WebhookRejected("invalid_json", "本文の JSON の入れ子が深すぎます。LINE の Webhook の形式で送ってください。") from None
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise WebhookRejected("invalid_body", '本文は {"destination": "...", "events": [...]} の形にしてください。')
     events, skipped = [], 0

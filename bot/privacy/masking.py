@@ -15,19 +15,26 @@ What is masked (and the placeholder that replaces it):
 * 13–19-digit numbers (credit cards) → ［カード番号］; any other number of 10 or more
   digits → ［番号］
 
-Digits may be full-width (０９０), separated by hyphens of any kind (‐－ー…), spaces,
-dots or parentheses. The rest of the text is kept exactly, so the FAQ search still
+Digits may be full-width (０９０), mathematical (𝟎𝟗𝟎) or of any other script (what
+Unicode calls a decimal digit, or what NFKC turns into one), or kanji digits in a row
+（〇九〇‐一二三四…）, separated by hyphens of any kind (‐－ー…), spaces, dots,
+slashes, underscores, commas or parentheses. E-mail addresses may be spelled out
+(``taro.yamada at example dot jp``, ``taro［at］example.jp``, ``taro アットマーク example ドット jp``). The rest of the text is kept exactly, so the FAQ search still
 works on 「私の電話番号は［電話番号］です。住民票の取り方は？」. Masking is idempotent:
 the placeholders contain nothing that is masked again.
 
 Pure code: regular expressions over a same-length "folded" copy of the text (full-width
-ASCII to ASCII, every hyphen to ``-``), so that positions found in the copy replace the
-original characters.
+ASCII to ASCII, every hyphen to ``-``, each character whose NFKC form is one ASCII
+character to that character, every decimal digit to its ASCII digit, kanji digits next to
+another kanji digit to ASCII digits), so that positions found in the copy replace the original
+characters.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 from typing import Callable, Iterable
 
 EMAIL = "［メールアドレス］"
@@ -59,12 +66,33 @@ _FOLD.update(
 # but only between digits (in words they stay what they are: センター, 固定・携帯).
 _DASH_BETWEEN_DIGITS = frozenset("ーｰ─━・･")
 _ASCII_DIGITS = frozenset("0123456789")
+# Kanji digits count as digits only next to another kanji digit (〇九〇, 一二三四): alone they
+# are words (一人, 三鷹市, 千代田一丁目 stay as they are for the address rules).
+_KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(c: str) -> str:
+    """One character as the patterns read it: ASCII when it is an ASCII character in disguise."""
+    if c in _FOLD:
+        return _FOLD[c]
+    if c.isascii():
+        return c
+    digit = unicodedata.decimal(c, None)  # 𝟎, ٣, ३ … any script's decimal digit
+    if digit is not None:
+        return str(digit)
+    nfkc = unicodedata.normalize("NFKC", c)  # ①→1, ﹫→@, ․→.
+    return nfkc if len(nfkc) == 1 and nfkc.isascii() and nfkc.isprintable() else c
 
 
 def _fold(text: str) -> str:
     """A copy of ``text`` of the same length that the patterns below read."""
-    chars = [_FOLD.get(c, c) for c in text]
-    for i in range(1, len(chars) - 1):
+    chars = [_fold_char(c) for c in text]
+    n = len(chars)
+    for i, c in enumerate(text):
+        if c in _KANJI_DIGITS and ((i > 0 and text[i - 1] in _KANJI_DIGITS) or (i + 1 < n and text[i + 1] in _KANJI_DIGITS)):
+            chars[i] = _KANJI_DIGITS[c]
+    for i in range(1, n - 1):
         if text[i] in _DASH_BETWEEN_DIGITS and chars[i - 1] in _ASCII_DIGITS and chars[i + 1] in _ASCII_DIGITS:
             chars[i] = "-"
     return "".join(chars)
@@ -97,6 +125,13 @@ _ADDRESS_RE = re.compile(
 )
 
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Spelled out: "taro.yamada at example dot jp", "taro[at]example.jp", "taro アットマーク example ドット jp".
+_AT_WORD = r"(?:\s*[\[(<{]\s*(?:at|アット)\s*[\])>}]\s*|\s+at\s+|\s*(?:アットマーク|アット|あっとまーく)\s*)"
+_DOT_WORD = r"(?:\s*[\[(<{]\s*(?:dot|ドット)\s*[\])>}]\s*|\s+dot\s+|\s*(?:ドット|どっと)\s*|\.)"
+_SPELLED_EMAIL_RE = re.compile(
+    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*{_AT_WORD}[A-Za-z0-9-]+(?:{_DOT_WORD}[A-Za-z0-9-]+)*{_DOT_WORD}[A-Za-z]{{2,}}(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 
 _KANJI_SMALL = "[一二三四五六七八九十]{1,3}"
 _SEIREKI = r"[0-9]{4} ?[年/.-] ?[0-9]{1,2} ?[月/.-] ?[0-9]{1,2}日?|[0-9]{8}(?![0-9])"
@@ -110,8 +145,9 @@ _BIRTH_RE = re.compile(
     rf"{_BIRTH_KEY}[^0-9\n。]{{0,8}}?(?P<date>{_DATE})|(?P<date2>{_DATE}) ?生(?:まれ)?"
 )
 
-# A run of digits with separators between them (hyphens, dots, spaces, parentheses).
-_DIGIT_RUN_RE = re.compile(r"\+?\(?[0-9](?:[-. ()]{0,3}[0-9])*")
+# A run of digits with separators between them (hyphens, dots, spaces, parentheses,
+# slashes, underscores, commas: 090/1234/5678, 090_1234_5678, 1234,5678,9012).
+_DIGIT_RUN_RE = re.compile(r"\+?\(?[0-9](?:[-. ()/_,]{0,3}[0-9])*")
 _NON_DIGITS = re.compile(r"[^0-9]")
 _BARE_POSTAL = re.compile(r"\(?[0-9]{3}-[0-9]{4}")
 
@@ -121,6 +157,8 @@ Span = tuple[int, int, str]
 # ----------------------------------------------------------------------------- rules
 def _email_spans(folded: str) -> Iterable[Span]:
     for m in _EMAIL_RE.finditer(folded):
+        yield m.start(), m.end(), EMAIL
+    for m in _SPELLED_EMAIL_RE.finditer(folded):
         yield m.start(), m.end(), EMAIL
 
 

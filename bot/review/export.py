@@ -1,12 +1,15 @@
-"""CSV export of the review log and the dashboard figures (UTF-8; Excel needs the BOM)."""
+"""CSV export of the review log and the dashboard figures (UTF-8; Excel needs the BOM).
+
+Every cell goes through :mod:`bot.csv_cells`: resident texts never run as formulas.
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 from typing import Iterable, TextIO
 
+from bot.csv_cells import SafeCsvWriter
 from bot.review.dashboard import BUCKETS, Dashboard, bucket_of, is_self_resolved, local_day
 from bot.review.grouping import QuestionGroup
 from bot.review.store import LOCAL_TZ, Question
@@ -32,7 +35,7 @@ def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable
     """
     now = now or dt.datetime.now(dt.timezone.utc)
     group_of = {q.id: g.key for g in groups for q in g.questions}
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     w.writerow(["id", "created_at_jst", "day", "conversation", "channel", "outcome", "reason", "bucket",
                 "self_resolved", "category", "department", "faq_id", "confidence", "next_action", "next_faq_id",
                 "status", "group", "text", "candidates"])
@@ -51,7 +54,7 @@ def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable
 
 
 def write_groups(out: TextIO, groups: Iterable[QuestionGroup]) -> int:
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     w.writerow(["group", "count", "distinct_texts", "newest_jst", "oldest_jst", "label", "category", "department",
                 "outcomes", "channels", "suggested_faqs", "texts"])
     n = 0
@@ -68,7 +71,7 @@ def write_groups(out: TextIO, groups: Iterable[QuestionGroup]) -> int:
 
 
 def write_daily(out: TextIO, dashboard: Dashboard) -> int:
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     w.writerow(["day", "questions", *BUCKETS])
     for day, counts in dashboard.days:
         w.writerow([day.isoformat(), sum(counts[b] for b in BUCKETS), *(counts[b] for b in BUCKETS)])
@@ -76,7 +79,7 @@ def write_daily(out: TextIO, dashboard: Dashboard) -> int:
 
 
 def write_channels(out: TextIO, dashboard: Dashboard) -> int:
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     w.writerow(["channel", "questions", *BUCKETS, "self_resolved", "self_resolution_rate"])
     for c in dashboard.channels:
         w.writerow([c.channel, c.questions, *(c.buckets[b] for b in BUCKETS), c.self_resolved,

@@ -115,6 +115,21 @@ def test_cancel_waiting_handoff(setup, monkeypatch):
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
 
 
+def test_cancel_of_a_claimed_handoff_resumes_the_paused_conversation(setup, monkeypatch):
+    monkeypatch.setattr(handoff_actions, "now", lambda: OPEN)
+    run(ActionRequestHuman(), tracker())
+    h = setup.open_for("r1")
+    assert setup.claim(h.id, "suzuki")
+    paused = tracker()
+    paused._paused = True  # the console paused it on claiming
+    msgs, events = run(ActionHandoffCancel(), paused)
+    assert msgs[0]["custom"]["status"] == "cancelled"
+    assert setup.get(h.id).status == "cancelled"  # the console sees the resident's cancel
+    assert events[0]["event"] == "resume"
+    _, events = run(ActionHandoffCancel(), tracker())  # not paused: nothing to resume
+    assert all(e["event"] != "resume" for e in events)
+
+
 def test_nothing_to_cancel():
     msgs, _ = run(ActionHandoffCancel(), tracker())
     assert msgs[0]["custom"]["status"] == "none"

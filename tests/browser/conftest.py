@@ -27,11 +27,19 @@ HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
-def web_settings(tmp_path_factory, fixture_settings) -> Settings:
-    """The shared fixture settings with a var/ and ports of this stack's own."""
+def city_port() -> int:
+    """Where the stand-in of the city's own website listens (its origin is allowed by CORS)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def web_settings(tmp_path_factory, fixture_settings, city_port) -> Settings:
+    """The shared fixture settings with a var/ and ports of this stack's own; the city's
+    site (city_site) is the one origin allowed to call the webhook from its pages."""
     work = tmp_path_factory.mktemp("webstack")
     return dataclasses.replace(fixture_settings, var_dir=work / "var", rasa_port=free_port(),
-                               actions_port=free_port(), console_port=free_port())
+                               actions_port=free_port(), console_port=free_port(),
+                               web_origins=f"http://127.0.0.1:{city_port}")
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +77,7 @@ def site(proxy) -> str:
 
 
 @pytest.fixture()
-def city_site():
+def city_site(city_port):
     """A stand-in for the city's own website: another origin on loopback serving one page.
 
     Yields a function ``publish(html) -> url``.
@@ -87,7 +95,7 @@ def city_site():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", city_port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 

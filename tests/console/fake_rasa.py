@@ -8,6 +8,7 @@ i.e. recorded in ``delivered``). The token must match, as with ``rasa run --auth
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
@@ -20,6 +21,7 @@ class FakeRasa:
         self.appended: list[tuple[str, list[dict], dict]] = []  # (sender, events, query)
         self.delivered: list[tuple[str, dict]] = []  # bot events sent to the resident's channel
         self.down = False  # answer every call with HTTP 500
+        self.append_delay = 0.0  # seconds each append takes (widens race windows)
         self.app = web.Application()
         self.app.router.add_get("/conversations/{sender}/tracker", self._tracker)
         self.app.router.add_post("/conversations/{sender}/tracker/events", self._append)
@@ -63,6 +65,8 @@ class FakeRasa:
         self._check(request)
         sender = request.match_info["sender"]
         events = await request.json()
+        if self.append_delay:
+            await asyncio.sleep(self.append_delay)
         self.appended.append((sender, events, dict(request.query)))
         for e in events:
             self._add(sender, e)

@@ -145,6 +145,8 @@ async def test_broken_json_and_huge_bodies(staff_client, waiting):
     assert resp.status == 400
     resp = await c.client.post(f"/api/handoffs/{waiting.id}/reply", data=b"x" * 200_000, headers=headers)
     assert resp.status == 413 and (await resp.json())["error"] == "too_large"
+    resp = await c.client.post(f"/api/handoffs/{waiting.id}/reply", data=b"[" * 5000 + b"]" * 5000, headers=headers)
+    assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"  # not a 500 (RecursionError)
 
 
 async def test_emoji_only_reply_is_fine(staff_client, fake_rasa, waiting):
@@ -198,7 +200,9 @@ async def test_close_needs_a_resolution_and_resumes(staff_client, store, fake_ra
     assert events[0] == {"event": "resume"} and events[1]["data"]["custom"]["status"] == "closed"
     h = store.get(waiting.id)
     assert (h.status, h.resolution) == ("closed", "郵送請求の方法を案内した")
-    assert [r["action"] for r in store.audit_log()][:1] == ["handoff.close"]
+    [entry] = store.audit_log()[:1]
+    assert (entry["action"], entry["detail"]) == ("handoff.close", "12 characters")  # not the text (docs/console.md)
+    assert not any("郵送請求" in (r["detail"] or "") for r in store.audit_log(500))
     status, inbox = await c.get_json("/api/inbox")
     assert inbox["handoffs"] == []
 
@@ -266,7 +270,30 @@ async def test_ticket_answer_when_rasa_is_down_stays_open(staff_client, store, f
     fake_rasa.down = True
     c = await staff_client("sato")
     assert (await c.post_json(f"/api/tickets/{t.id}/answer", {"answer": "a"}))[0] == 502
-    assert store.get_ticket(t.id).status == "open"
+    got = store.get_ticket(t.id)
+    assert (got.status, got.answer, got.answered_by) == ("open", None, None)
+    assert [r["action"] for r in store.audit_log(5)][:2] == ["ticket.answer_undelivered", "ticket.answer"]
+    fake_rasa.down = False  # back: the answer can be sent again
+    assert (await c.post_json(f"/api/tickets/{t.id}/answer", {"answer": "a"}))[0] == 200
+    assert len(fake_rasa.delivered) == 1
+
+
+async def test_ticket_answer_race_delivers_only_the_recorded_answer(staff_client, store, fake_rasa):
+    import asyncio
+
+    fake_rasa.append_delay = 0.3  # the first delivery is still on its way when the second answer comes
+    for round_ in range(3):
+        t = store.create_ticket(f"conv-race-{round_}", "rest", None, "粗大ごみの回収日", "chat")
+        sato, suzuki = await staff_client("sato"), await staff_client("suzuki")
+        results = await asyncio.gather(
+            sato.post_json(f"/api/tickets/{t.id}/answer", {"answer": "佐藤の回答です。"}),
+            suzuki.post_json(f"/api/tickets/{t.id}/answer", {"answer": "鈴木の回答です。"}),
+        )
+        assert sorted(status for status, _ in results) == [200, 409]
+        recorded = store.get_ticket(t.id)
+        delivered = [e for sender, e in fake_rasa.delivered if sender == f"conv-race-{round_}"]
+        assert len(delivered) == 1, delivered  # the resident gets one answer ...
+        assert delivered[0]["text"].endswith(recorded.answer)  # ... the one that was recorded
 
 
 async def test_cancelled_ticket_cannot_be_answered(staff_client, store):

@@ -168,6 +168,8 @@ def test_hand_back_and_close(store, clock):
         store.close(h2.id, "suzuki", "  ")
     store.close(h2.id, "suzuki", "相談窓口を案内した")
     assert store.get(h2.id).status == "closed"
+    details = {r["action"]: r["detail"] for r in store.audit_log()}
+    assert (details["handoff.hand_back"], details["handoff.close"]) == ("16 characters", "9 characters")
     assert store.list_open() == []
 
 

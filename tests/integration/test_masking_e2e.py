@@ -63,13 +63,17 @@ MASKED = [
     f"カード{CARD}で払えますか",
     f"生年月日は{DATE_OF_BIRTH}です。国保に入りたい",
     f"携帯は{PHONE}、予備は{PHONE}です",
+    f"電話は{PHONE}か{PHONE}です",  # 090/1234/5678, 090_1234_5678
+    f"マイナンバーは{MY_NUMBER}、携帯は（{PHONE}）です",  # 1234,5678,9018; 〇九〇‐一二三四‐五六七八
+    f"予備の番号は{PHONE}、メールは {EMAIL} です",  # 𝟎𝟗𝟎…; taro.yamada at example dot jp
     f'/choose_faq{{"faq_id": "{CARD}"}}',  # a forged button payload carrying personal data
     "/feedback_negative",
     "人と話したい",
     "/leave_message",
     f"国保の保険料について教えてください。連絡先は{PHONE}、{EMAIL}です",  # the message left for staff
 ]
-POSTBACK_TURNS = {4, 8}  # on LINE these come as postback events, the others as text messages
+CHOOSE_TURN = 11  # the forged /choose_faq payload
+POSTBACK_TURNS = {4, CHOOSE_TURN}  # on LINE these come as postback events, the others as text messages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +99,12 @@ class Resident:
     birth_date: str
     hidden_phone: str  # split by zero-width characters
     dotted_phone: str  # split by 中黒
+    slashed_phone: str  # 090/1234/5678
+    underscored_phone: str  # 090_1234_5678
+    comma_my_number: str  # 1234,5678,9018
+    kanji_phone: str  # 〇九〇‐一二三四‐五六七八
+    math_phone: str  # mathematical digits 𝟎𝟗𝟎…
+    spelled_email: str  # taro.yamada at example dot jp
     pieces: tuple[str, ...]  # parts of the values: a value masked only in part would leave them
 
     def turns(self) -> list[Turn]:
@@ -108,6 +118,9 @@ class Resident:
             f"カード{self.card}で払えますか",
             f"生年月日は{self.birth_date}です。国保に入りたい",
             f"携帯は{self.hidden_phone}、予備は{self.dotted_phone}です",
+            f"電話は{self.slashed_phone}か{self.underscored_phone}です",
+            f"マイナンバーは{self.comma_my_number}、携帯は（{self.kanji_phone}）です",
+            f"予備の番号は{self.math_phone}、メールは {self.spelled_email} です",
             f'/choose_faq{{"faq_id": "{card_digits}"}}',
             "/feedback_negative",
             "人と話したい",
@@ -129,7 +142,9 @@ RESIDENTS = {
         my_number_spaced="4827 1956 3042", my_number_plain="583920174615", my_number_wide="７３０１－５５８２－９４６３",
         postal_code="〒197-0824", address="東京都架空市見本町3丁目14番15号", card="4539 1488 0343 6467",
         birth_date="昭和58年7月16日", hidden_phone="080\u200b6138\u200b2957", dotted_phone="090・3358・1720",
-        pieces=("4821-7395", "1956 3042", "５５８２－９４６３", "0343 6467", "sakura.tanabe.r7", "架空市見本町",
+        slashed_phone="090/2273/6481", underscored_phone="080_5537_1269", comma_my_number="2961,4407,8813",
+        kanji_phone="〇九〇‐七三一八‐二六四五", math_phone="𝟎𝟗𝟎-𝟔𝟔𝟏𝟕-𝟑𝟎𝟐𝟖", spelled_email="riko.amano.r2 at example dot org",
+        pieces=("2273/6481", "5537_1269", "4407,8813", "七三一八‐二六四五", "𝟔𝟔𝟏𝟕-𝟑𝟎𝟐𝟖", "riko.amano.r2", "4821-7395", "1956 3042", "５５８２－９４６３", "0343 6467", "sakura.tanabe.r7", "架空市見本町",
                 "3丁目14番15号", "3358・1720"),
     ),
     "web": Resident(
@@ -137,7 +152,9 @@ RESIDENTS = {
         my_number_spaced="6182 0375 9941", my_number_plain="294058316672", my_number_wide="８１５３－２０７９－４４６８",
         postal_code="〒532-0117", address="大阪府見本市架空町2丁目7番21号", card="5281-7304-6619-2853",
         birth_date="1987年11月23日", hidden_phone="070\u200d5294\u200d8163", dotted_phone="080・7245・9031",
-        pieces=("3917-5264", "0375 9941", "２０７９－４４６８", "6619-2853", "kenta.morioka.w3", "見本市架空町",
+        slashed_phone="070/4418/9352", underscored_phone="090_6624_0187", comma_my_number="5508,1932,7746",
+        kanji_phone="〇八〇‐五五二九‐一七三六", math_phone="𝟎𝟖𝟎-𝟐𝟐𝟒𝟒-𝟗𝟏𝟑𝟕", spelled_email="daichi.ono.w8 at example dot net",
+        pieces=("4418/9352", "6624_0187", "1932,7746", "五五二九‐一七三六", "𝟐𝟐𝟒𝟒-𝟗𝟏𝟑𝟕", "daichi.ono.w8", "3917-5264", "0375 9941", "２０７９－４４６８", "6619-2853", "kenta.morioka.w3", "見本市架空町",
                 "2丁目7番21号", "7245・9031"),
     ),
     "line": Resident(
@@ -145,7 +162,9 @@ RESIDENTS = {
         my_number_spaced="3390 2716 5548", my_number_plain="710264839915", my_number_wide="６６０２－４１８７－３０５９",
         postal_code="〒061-3285", address="北海道見本郡架空町5丁目3番8号", card="3589041277561183",
         birth_date="平成2年4月5日", hidden_phone="090\u20608841\ufeff2036", dotted_phone="070・5516・8824",
-        pieces=("6628-1943", "2716 5548", "４１８７－３０５９", "77561183", "yui.hoshino.l5", "見本郡架空町",
+        slashed_phone="080/3301/7725", underscored_phone="070_8846_2213", comma_my_number="6620,3817,4459",
+        kanji_phone="〇七〇‐九一四四‐三八二〇", math_phone="𝟎𝟕𝟎-𝟓𝟑𝟑𝟖-𝟏𝟗𝟐𝟔", spelled_email="mio.sakai.l4 at example dot com",
+        pieces=("3301/7725", "8846_2213", "3817,4459", "九一四四‐三八二〇", "𝟓𝟑𝟑𝟖-𝟏𝟗𝟐𝟔", "mio.sakai.l4", "6628-1943", "2716 5548", "４１８７－３０５９", "77561183", "yui.hoshino.l5", "見本郡架空町",
                 "5丁目3番8号", "5516・8824"),
     ),
 }
@@ -177,8 +196,12 @@ def search_forms(needles: list[str]) -> dict[bytes, str]:
     return {form: needle for needle in needles for variant in _variants(needle) for form in _encodings(variant)}
 
 
+# REST sender ids that are personal data: refused at the edge, so never stored.
+PERSONAL_SENDERS = ["hana.kouno.s9@example.jp", "090-6612-4873", "tel_08055327190"]
+
 ALL_FORMS = {form: f"{channel}: {needle!r}" for channel, resident in RESIDENTS.items()
              for form, needle in search_forms(resident.needles()).items()}
+ALL_FORMS.update({form: f"sender id: {needle!r}" for form, needle in search_forms(PERSONAL_SENDERS).items()})
 
 
 def _contents(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -282,6 +305,9 @@ class Conversation:
 @pytest.fixture(scope="module")
 def conversations(stack, platform) -> dict[str, Conversation]:
     rest_sender, web_sender, line_user = f"pii-{uuid.uuid4().hex[:8]}", f"web-{uuid.uuid4().hex}", new_user_id()
+    for sender in PERSONAL_SENDERS:
+        status, body = post_json(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "住民票の取り方は？"})
+        assert (status, body["error"]) == (400, "invalid_sender") and "個人情報" in body["message"], (sender, body)
     return {
         "rest": Conversation(rest_sender, talk_over_http(f"{stack.rasa_url}/webhooks/rest/webhook", rest_sender,
                                                          RESIDENTS["rest"])),
@@ -309,7 +335,7 @@ def test_every_channel_answered(conversations, platform):
         replies = conversations[channel].replies
         # The FAQ search still works on the masked text: 住民票 is what it finds first.
         assert replies[0][0]["custom"]["candidates"][0]["faq_id"] == "juminhyo-get"
-        assert replies[8][0]["custom"]["type"] == "cannot_answer"  # no FAQ called ［カード番号］
+        assert replies[CHOOSE_TURN][0]["custom"]["type"] == "cannot_answer"  # no FAQ called ［カード番号］
         assert replies[-2][0]["custom"]["status"] == "ask_ticket_question"
         assert replies[-1][0]["custom"]["status"] == "ticket_created"
     line = conversations["line"].replies
@@ -324,8 +350,8 @@ def test_rasa_saw_the_masked_text(stack, conversations, channel):
     assert [e["text"] for e in users] == MASKED
     assert {e["input_channel"] for e in users} == {channel}
     assert users[0]["text"] == "私の電話番号は［電話番号］です。住民票の取り方は？"
-    assert users[8]["parse_data"]["intent"]["name"] == "choose_faq"
-    assert [e["value"] for e in users[8]["parse_data"]["entities"]] == ["［カード番号］"]
+    assert users[CHOOSE_TURN]["parse_data"]["intent"]["name"] == "choose_faq"
+    assert [e["value"] for e in users[CHOOSE_TURN]["parse_data"]["entities"]] == ["［カード番号］"]
     tickets = [e for e in data["events"] if e["event"] == "bot"
                and ((e.get("data") or {}).get("custom") or {}).get("status") == "ticket_created"]
     assert len(tickets) == 1

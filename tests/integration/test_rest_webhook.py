@@ -89,6 +89,11 @@ def test_smalltalk_and_unclear(live_stack, text, kind):
         (json.dumps({"sender": "a", "message": 42}).encode(), 400, "invalid_message"),
         (json.dumps({"sender": "a", "message": "あ" * 10000}).encode(), 413, "message_too_long"),
         (b"", 400, "invalid_json"),
+        (b'{"sender": "a", "message": ' + b"[" * 1000 + b"]" * 1000 + b"}", 400, "invalid_json"),
+        (b'{"sender": "a", "message": "\\ud800"}', 400, "invalid_message"),
+        (json.dumps({"sender": "p2-att/../p2-victim-X", "message": "人と話したい"}).encode(), 400, "invalid_sender"),
+        (json.dumps({"sender": "taro.yamada@example.jp", "message": "住民票"}).encode(), 400, "invalid_sender"),
+        (json.dumps({"sender": "090-1234-5678", "message": "住民票"}).encode(), 400, "invalid_sender"),
     ],
 )
 def test_bad_input_gets_clear_4xx(live_stack, body, status, error):

@@ -47,6 +47,23 @@ from bot.privacy.masking import (
     ("誕生日は平成元年十二月三日", f"誕生日は{DATE_OF_BIRTH}"),
     ("1990/01/02生まれです", f"{DATE_OF_BIRTH}生まれです"),
     ("受付番号 1234567890 の件", f"受付番号 {NUMBER} の件"),
+    # what the hardening probe stored raw (issue 12)
+    ("090/1234/5678", PHONE),
+    ("090_1234_5678です", f"{PHONE}です"),
+    ("０９０／１２３４／５６７８", PHONE),
+    ("マイナンバーは1234,5678,9018です", f"マイナンバーは{MY_NUMBER}です"),
+    ("１２３４，５６７８，９０１８", MY_NUMBER),
+    ("（〇九〇‐一二三四‐五六七八）", f"（{PHONE}）"),
+    ("電話は〇九〇一二三四五六七八", f"電話は{PHONE}"),
+    ("𝟎𝟗𝟎-𝟏𝟐𝟑𝟒-𝟓𝟔𝟕𝟖に", f"{PHONE}に"),
+    ("𝟘𝟡𝟘𝟙𝟚𝟛𝟜𝟝𝟞𝟟𝟠", PHONE),
+    ("٠٩٠-١٢٣٤-٥٦٧٨", PHONE),
+    ("メールは taro.yamada at example dot jp です", f"メールは {EMAIL} です"),
+    ("taro.yamada AT example DOT co DOT jp", EMAIL),
+    ("taro［at］example.jp", EMAIL),
+    ("taro(at)example(dot)jp に", f"{EMAIL} に"),
+    ("taro アットマーク example ドット jp", EMAIL),
+    ("taro﹫example․jp", EMAIL),
 ])
 def test_examples(text, expected):
     assert mask_personal_data(text) == expected
@@ -64,6 +81,11 @@ def test_examples(text, expected):
     "電話番号を教えてください",
     "令和7年度の住民税",
     "郵便で送れますか",
+    "三鷹市の一人暮らし",
+    "二〇二六年のごみカレンダー",
+    "住民票は1,000円です",
+    "2026/12/01に届いた",
+    "look at the map",
     "",
 ])
 def test_ordinary_text_is_unchanged(text):
@@ -110,7 +132,8 @@ def test_long_input_is_fast():
 
 # --------------------------------------------------------------------------- properties
 FULL = str.maketrans("0123456789", "０１２３４５６７８９")
-SEPARATORS = ["", "", "", "-", "‐", "－", "ー", " ", "　", "."]
+SEPARATORS = ["", "", "", "-", "‐", "－", "ー", " ", "　", ".", "/", "／", "_", ",", "，"]
+MATH_DIGITS = [chr(0x1D7CE + i) for i in range(10)]  # 𝟎𝟏𝟐…
 # Words around the number: kana and kanji, no digits, separators or personal-data keywords.
 WORD_ALPHABET = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん住民票取方市役所窓口課税手続書類届出申請。、？！"
 words = st.text(alphabet=WORD_ALPHABET, min_size=0, max_size=15)
@@ -123,7 +146,23 @@ def written_number(draw, digits: str) -> str:
     for i, d in enumerate(digits):
         if i:
             out.append(draw(st.sampled_from(SEPARATORS)))
-        out.append(d.translate(FULL) if draw(st.booleans()) else d)
+        style = draw(st.sampled_from(["ascii", "full", "math"]))
+        out.append(d.translate(FULL) if style == "full" else MATH_DIGITS[int(d)] if style == "math" else d)
+    return "".join(out)
+
+
+KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
+
+
+@st.composite
+def kanji_number(draw, digits: str, groups: tuple[int, ...]) -> str:
+    """``digits`` in kanji digits, in ``groups`` (e.g. 3-4-4) with any separator between them."""
+    out, i = [], 0
+    for n, size in enumerate(groups):
+        if n:
+            out.append(draw(st.sampled_from(["", "‐", "－", "-", "ー", "・", " "])))
+        out.append(digits[i:i + size].translate(KANJI))
+        i += size
     return "".join(out)
 
 
@@ -158,6 +197,24 @@ def test_any_my_number_is_masked(prefix, suffix, data):
 def test_any_phone_number_is_masked(prefix, suffix, data, length):
     digits = data.draw(digit_strings(length, first="0"))
     _check_masked(prefix, data.draw(written_number(digits)), suffix, PHONE)
+
+
+@SETTINGS
+@given(prefix=words, suffix=words, data=st.data(), kind=st.sampled_from([((3, 4, 4), PHONE), ((2, 4, 4), PHONE), ((4, 4, 4), MY_NUMBER)]))
+def test_any_number_in_kanji_digits_is_masked(prefix, suffix, data, kind):
+    groups, placeholder = kind
+    digits = data.draw(digit_strings(sum(groups), first="0" if placeholder == PHONE else None))
+    _check_masked(prefix, data.draw(kanji_number(digits, groups)), suffix, placeholder)
+
+
+@SETTINGS
+@given(prefix=words, suffix=words, local=st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,15}", fullmatch=True),
+       labels=st.lists(st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True), min_size=1, max_size=3),
+       tld=st.sampled_from(["jp", "com", "net"]), at=st.sampled_from([" at ", " AT ", "[at]", "(at)", "［at］", " アットマーク ", "アット"]),
+       dot=st.sampled_from([" dot ", " DOT ", ".", "[dot]", " ドット ", "ドット"]))
+def test_any_spelled_out_email_is_masked(prefix, suffix, local, labels, tld, at, dot):
+    address = local + at + dot.join([*labels, tld])
+    _check_masked(prefix, address, suffix, EMAIL)
 
 
 @SETTINGS
