@@ -3,6 +3,7 @@
 Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/hybrid.py quality   # ablation: lexical / encoder / hybrid
+    .venv/bin/python benchmarks/hybrid.py quality hybrid   # one variant (delete its model to retrain)
     .venv/bin/python benchmarks/hybrid.py speed     # NLU latency, model load, REST before/after
     .venv/bin/python benchmarks/hybrid.py training  # 1,000 FAQs from scratch; one edited FAQ
 
@@ -180,7 +181,7 @@ def bench_quality() -> None:
     cats = {f.id: f.category for f in kb.faqs}
     kosodate = kosodate_kb()
     rows = []
-    for variant in VARIANTS:
+    for variant in [v for v in VARIANTS if v in (sys.argv[2:] or VARIANTS)]:
         banner(f"quality: {variant}")
         s = settings_for("project", variant, ROOT / "knowledge")
         model, secs = train_variant(s, variant)
@@ -333,7 +334,7 @@ def bench_training() -> None:
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["quality", "training", "speed"]
+    which = sys.argv[1:2] or ["quality", "training", "speed"]  # quality [variant …]: only those
     for w in which:
         {"quality": bench_quality, "speed": bench_speed, "training": bench_training}[w]()
 

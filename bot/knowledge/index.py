@@ -20,7 +20,8 @@ whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加�
 * ``semantic``: the best cosine between the question and one of the FAQ's questions and
   paraphrases (passage vectors computed at training time, stored in the model);
 * ``semantic_answer``: the cosine between the question and the FAQ's answer, weighted
-  like ``answer`` (it matters most when an FAQ has a single question).
+  like ``answer`` (it matters most when an FAQ has a single question; ``semantic``
+  also weighs more then).
 
 Encoder cosines live in a narrow band (multilingual-e5: about 0.8 for unrelated
 sentences), so each is rescaled per question against its median over all FAQs:
@@ -53,10 +54,11 @@ if TYPE_CHECKING:  # pragma: no cover
 # answer, divided by the mean number of questions per FAQ (answers matter most when an
 # FAQ has a single question, as in most published municipal FAQ data).
 # dense: weight of the word-vector similarity (used only when vectors are given).
-# semantic / semantic_answer: sentence-encoder similarities (used only with an encoder);
-# dev set, top-1 with / without paraphrases: lexical 0.956 / 0.789, these 0.965 / 0.893.
+# semantic / semantic_answer: sentence-encoder similarities (used only with an encoder),
+# the first × (1 + 1 / questions per FAQ), the second ÷ questions per FAQ; dev set, top-1
+# with / without paraphrases: lexical 0.956 / 0.789, hybrid 0.965 / 0.903.
 DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5,
-                   "semantic": 1.0, "semantic_answer": 0.5}
+                   "semantic": 0.87, "semantic_answer": 0.75}
 # A word found only in an FAQ's answer is weaker evidence than one in its questions.
 ANSWER_COVERAGE_WEIGHT = 0.5
 # Reading-based coverage counts a little less than word coverage (readings are ambiguous).
@@ -263,7 +265,10 @@ class FaqIndex:
             self._sem_has = counts > 0
         ratio = max(1.0, n_utt / max(1, len(self.docs)))
         semantic_on = passages is not None
-        self._semantic_weight = self.weights["semantic"] if semantic_on else 0.0
+        # Sentence meaning matters more when an FAQ has few ways of asking it (published
+        # data: one question), the answer's meaning most of all; measured on the dev set
+        # with and without paraphrases (docs/benchmarks.md, "Hybrid retrieval").
+        self._semantic_weight = self.weights["semantic"] * (1.0 + 1.0 / ratio) if semantic_on else 0.0
         self._semantic_answer_weight = self.weights["semantic_answer"] / ratio if semantic_on else 0.0
 
     def _idf(self, term: str) -> float:
