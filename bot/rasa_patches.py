@@ -20,6 +20,9 @@ test_graph_runner.py, test_count_vectors.py, test_action_response.py).
   plus the action server accepting it). One session per endpoint and event loop now
   keeps connections alive; its keep-alive (2 s) is shorter than the action server's
   (Sanic: 5 s), so a pooled connection is never one the server is about to close.
+* The question's sentence vector (~20 ms of C code that releases the GIL) is computed on
+  a worker thread before the NLU graph runs, instead of inside it on the event loop
+  (``bot.components.query_vectors``), so other residents' messages go on meanwhile.
 * ``MessageProcessor._check_for_unseen_features`` asked ``Domain.is_empty()`` for every
   message, which serialises the whole domain and builds an empty one to compare
   (~1 %). The answer is kept per domain object.
@@ -218,9 +221,19 @@ async def close_sessions() -> None:
         _sessions.remove(session)
 
 
+_original_parse_message = None
+
+
+async def _parse_message(self, message: Any, tracker: Any = None, only_output_properties: bool = True) -> Dict[Text, Any]:
+    from bot.components import query_vectors
+
+    await query_vectors.prefetch(getattr(message, "text", None))
+    return await _original_parse_message(self, message, tracker, only_output_properties)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
-    global _applied
+    global _applied, _original_parse_message
     if _applied:
         return
     from rasa.core.actions.action import RemoteAction
@@ -236,6 +249,8 @@ def apply() -> None:
     count_vectors.install()
     Event.resolve_by_type = staticmethod(_resolve_event_type)
     MessageProcessor._check_for_unseen_features = _check_for_unseen_features
+    _original_parse_message = MessageProcessor.parse_message
+    MessageProcessor.parse_message = _parse_message
     EndpointConfig.request = _request
     pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
     # Not a speed fix either: a reply (and no lost message) when the action server is down.

@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import query_vectors
 from bot.components.knowledge_importer import FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
 from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
@@ -32,7 +33,6 @@ from bot.nlp.encoder import EncoderConfig, SentenceEncoder, load_encoder
 from bot.nlp.personal_case import is_personal_case
 from bot.nlp.vector_cache import CachedPassages, VectorCache
 from bot.nlp.word_vectors import WordVectors
-from bot.privacy.masking import PLACEHOLDER_PATTERN
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -223,6 +223,7 @@ class FaqRetriever(GraphComponent):
                                                    passages, encoder)
         except ValueError as exc:
             raise ConfigError(f"FaqRetriever: {exc}", hint="retrain the model with `bot train --force`") from None
+        query_vectors.activate(encoder)
         return component
 
     # ------------------------------------------------------------------ inference
@@ -234,7 +235,7 @@ class FaqRetriever(GraphComponent):
     def decide_text(self, text: str, intent: Optional[dict] = None, ranking: Optional[List[dict]] = None) -> Decision:
         """The decision for one text, given the classifier's intent prediction and ranking."""
         # Masked personal data (［電話番号］…) says nothing about the topic of the question.
-        searchable = PLACEHOLDER_PATTERN.sub(" ", text)
+        searchable = query_vectors.searchable_text(text)
         meaningful = has_meaningful_text(searchable)
         if self._index is None or not meaningful:
             return decide_empty(meaningful)
@@ -257,7 +258,7 @@ class FaqRetriever(GraphComponent):
         index = self._index
         if index is None or not index.uses_encoder or index.encoder is None:
             return None
-        return _QUERY_CACHE.get(index.encoder, text)
+        return query_vectors.CACHE.get(index.encoder, text)
 
     @staticmethod
     def _probability_of(name: str, intent: Optional[dict], ranking: Optional[List[dict]]) -> float:
@@ -314,30 +315,6 @@ def _encoder(config: EncoderConfig) -> SentenceEncoder:
     return load_encoder(config)
 
 
-class _QueryVectors:
-    """The most recent questions' vectors: residents ask the same things in the same words
-    (「粗大ごみ」, 「住民票」), and re-encoding them costs a core for ~20 ms each."""
-
-    def __init__(self, size: int = 4096) -> None:
-        from collections import OrderedDict
-
-        self.size = size
-        self._items: "OrderedDict[tuple[str, str], object]" = OrderedDict()
-
-    def get(self, encoder: SentenceEncoder, text: str):
-        key = (encoder.identity, text)
-        vec = self._items.get(key)
-        if vec is not None:
-            self._items.move_to_end(key)
-            return vec
-        vec = encoder.encode_queries([text])[0]
-        self._items[key] = vec
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return vec
-
-
-_QUERY_CACHE = _QueryVectors()
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -99,6 +100,9 @@ class SentenceEncoder(ABC):
 
     def __init__(self, config: EncoderConfig) -> None:
         self.config = config
+        # One call at a time: engines keep scratch buffers per model, and the Rasa server
+        # encodes on a worker thread as well as (without the prefetch) in line.
+        self._lock = threading.Lock()
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode_all(texts, query=True)
@@ -114,6 +118,10 @@ class SentenceEncoder(ABC):
         """Raw vectors for ``texts`` (non-empty, already cut)."""
 
     def _encode_all(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        with self._lock:
+            return self._encode_all_locked(texts, query)
+
+    def _encode_all_locked(self, texts: Sequence[str], query: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         prepared = [prepare(t, self.config.max_chars) for t in texts]
         todo = [i for i, t in enumerate(prepared) if t]

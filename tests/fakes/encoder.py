@@ -7,6 +7,7 @@ backend as ``python:tests.fakes.encoder:make``.
 
 from __future__ import annotations
 
+import threading
 import zlib
 
 import numpy as np
@@ -21,6 +22,7 @@ class HashingEncoder(SentenceEncoder):
         super().__init__(config or EncoderConfig(backend="python:tests.fakes.encoder:make"))
         self.identity = identity
         self.calls: list[tuple[bool, list[str]]] = []
+        self.threads: list[str] = []  # the thread of each call
 
     @property
     def encoded_texts(self) -> list[str]:
@@ -28,6 +30,7 @@ class HashingEncoder(SentenceEncoder):
 
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         self.calls.append((query, list(texts)))
+        self.threads.append(threading.current_thread().name)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for a, b in zip(text, text[1:] or " "):
