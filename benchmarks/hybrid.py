@@ -10,8 +10,8 @@ Prints figures; asserts nothing.
 **Quality.** Three models per knowledge base, trained with the same pipeline and
 differing only in the FaqRetriever's signals: *lexical* (words, readings, word vectors:
 `encoder: null`), *encoder* (sentence vectors only), *hybrid* (both, the default). Each is
-calibrated on eval/dev.csv exactly as `bot calibrate --min-precision 0.95 --min-recall 0.9
---max-wrong 0.02` does, then measured on sets it never saw: eval/situations.csv (written
+calibrated on eval/dev.csv and eval/dev-situations.csv exactly as `bot calibrate
+--min-precision 0.95 --min-recall 0.9 --max-wrong 0.02` does, then measured on sets it never saw: eval/situations.csv (written
 from the FAQ answers only), eval/crosslang.csv (en/zh/ko/vi), and eval/kosodate.csv on the
 子育てオープンデータ協議会 FAQ (661 FAQs, one question each, CC BY 4.0: ../shared/data).
 
@@ -175,8 +175,8 @@ def bench_quality() -> None:
     from bot.knowledge.decision import Thresholds
     from bot.knowledge.loader import load_knowledge
 
-    own = {"dev": ROOT / "eval" / "dev.csv", "situations": ROOT / "eval" / "situations.csv",
-           "crosslang": ROOT / "eval" / "crosslang.csv"}
+    own = {"dev": ROOT / "eval" / "dev.csv", "dev-situations": ROOT / "eval" / "dev-situations.csv",
+           "situations": ROOT / "eval" / "situations.csv", "crosslang": ROOT / "eval" / "crosslang.csv"}
     kb = load_knowledge(ROOT / "knowledge").kb
     cats = {f.id: f.category for f in kb.faqs}
     kosodate = kosodate_kb()
@@ -187,11 +187,12 @@ def bench_quality() -> None:
         model, secs = train_variant(s, variant)
         print(f"training: {secs:.0f} s" if secs else "training: model present")
         parsed, load, lat = parse_all(model, own)
-        qs, parses = parsed["dev"]
+        qs = parsed["dev"][0] + parsed["dev-situations"][0]
+        parses = parsed["dev"][1] + parsed["dev-situations"][1]
         dev_cats = [cats.get(q.expected, "(out of scope)") if q.in_scope else "(out of scope)" for q in qs]
         best = calibrate(qs, parses, dev_cats, Thresholds(), 0.6, min_precision=0.95, min_recall=0.9, max_wrong=0.02)[0]
         t, veto = best[1], best[2]
-        print(f"calibrated on dev: answer {t.answer} clarify {t.clarify} margin {t.margin} coverage {t.min_coverage} "
+        print(f"calibrated on dev + dev-situations: answer {t.answer} clarify {t.clarify} margin {t.margin} coverage {t.min_coverage} "
               f"veto {veto}; model load {load:.1f} s; NLU p50 {lat[len(lat) // 2]:.1f} ms, "
               f"p95 {lat[int(len(lat) * 0.95)]:.1f} ms")
         for name, (qs, parses) in parsed.items():
@@ -207,9 +208,9 @@ def bench_quality() -> None:
                          decision_figures(qs, parses, [""] * len(qs), t, veto)))
             print(f"kosodate: model load {kload:.1f} s; NLU p50 {klat[len(klat) // 2]:.1f} ms, "
                   f"p95 {klat[int(len(klat) * 0.95)]:.1f} ms")
-    banner("ablation (thresholds calibrated on dev per variant; other sets never used for tuning)")
+    banner("ablation (thresholds calibrated on dev + dev-situations per variant; other sets never used for tuning)")
     print("set         variant   top-1  r@3    r@10   answered-right  clarified-right  wrong   cannot-P  cannot-R")
-    for name in ("dev", "situations", "kosodate", "crosslang"):
+    for name in ("dev", "dev-situations", "situations", "kosodate", "crosslang"):
         for variant, set_name, r, d in rows:
             if set_name != name:
                 continue

@@ -381,12 +381,14 @@ def rank(ctx: click.Context, source, model: Path | None, top: int) -> None:
         click.echo(json.dumps(rank_line(q, parser.parse(q), top), ensure_ascii=False))
 
 
-def _evaluate(s, path: Path, model: Path | None):
+def _evaluate(s, paths, model: Path | None):
     from bot.eval.calibrate import outcome_for
     from bot.eval.dataset import read_labelled
     from bot.knowledge.loader import load_knowledge
 
-    questions = read_labelled(path)
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    questions = [q for path in paths for q in read_labelled(path)]
+    path = ", ".join(str(p) for p in paths)
     kb_ = load_knowledge(s.knowledge_dir).kb
     cats = {f.id: f.category for f in kb_.faqs}
     unknown = sorted({q.expected for q in questions if q.in_scope and q.expected not in cats})
@@ -461,7 +463,7 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
 
 
 @cli.command()
-@click.argument("labelled", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("labelled", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--top", default=5, show_default=True, help="How many threshold sets to show.")
 @click.option("--cv", default=0, show_default=True, help="Also cross-validate: this many half/half splits.")
@@ -472,9 +474,9 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
               help="Largest accepted share of wrong answers (e.g. 0.015): within it, answer the most questions "
                    "directly and correctly.")
 @click.pass_context
-def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, cv: int,
+def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None, top: int, cv: int,
               min_precision: float, min_recall: float, max_wrong: float | None) -> None:
-    """Recommend FaqRetriever thresholds for config.yml from a labelled dev set.
+    """Recommend FaqRetriever thresholds for config.yml from labelled dev sets (one or more files).
 
     The objective rewards right answers and honest refusals and penalises wrong answers
     three times; with --min-precision/--min-recall, the best settings that reach that
@@ -491,7 +493,7 @@ def calibrate(ctx: click.Context, labelled: Path, model: Path | None, top: int, 
         bot calibrate eval/dev.csv
         bot calibrate eval/dev.csv --cv 10
         bot calibrate eval/dev.csv --min-precision 0.9 --min-recall 0.9
-        bot calibrate eval/dev.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.015
+        bot calibrate eval/dev.csv eval/dev-situations.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.02
     """
     from bot.eval.calibrate import calibrate as run_calibration
     from bot.eval.calibrate import cross_validate, meets

@@ -57,13 +57,13 @@ class FaqRetriever(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.14,
+            "answer_threshold": 0.16,
             # Confidence at or above which 2–3 candidates are offered instead.
             "clarify_threshold": 0.13,
             # The top FAQ must lead the second by this score to be answered directly.
-            "margin_threshold": 0.03,
+            "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
-            "min_coverage": 0.4,
+            "min_coverage": 0.3,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.

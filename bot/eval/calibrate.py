@@ -102,9 +102,14 @@ def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: fl
     # Ties go to the stricter coverage and margin: the same dev-set result with fewer
     # risky answers elsewhere.
     def key(r):
-        first = r[3]["answered_correctly"] if max_wrong is not None else r[0]
-        return (not meets(r[3], min_precision, min_recall, wrong_cap), -first, -r[0], -r[1].min_coverage,
-                -r[1].margin)
+        m = r[3]
+        first = m["answered_correctly"] if max_wrong is not None else r[0]
+        # When nothing reaches the whole operating point: stay within the wrong-answer cap,
+        # then come as close as possible to the cannot-answer precision and recall.
+        closeness = min(m["cannot_answer_precision"] / min_precision if min_precision else 1.0,
+                        m["cannot_answer_recall"] / min_recall if min_recall else 1.0, 1.0)
+        return (not meets(m, min_precision, min_recall, wrong_cap), m["wrong_answers"] > wrong_cap,
+                -round(closeness, 2), -first, -r[0], -r[1].min_coverage, -r[1].margin)
 
     results.sort(key=key)
     # The leaders again through the decision code itself (the grid is its vectorised twin).

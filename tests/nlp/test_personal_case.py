@@ -51,3 +51,27 @@ def test_quoting_a_case_number_is_personal(text):
 @pytest.mark.parametrize("text", ["受付番号とは何ですか", "申請番号はどこに書いてありますか"])
 def test_asking_about_case_numbers_in_general_is_not_personal(text):
     assert not is_personal_case(text)
+
+
+@pytest.mark.parametrize("text", [
+    "申請をしたけど、結果はいつわかりますか",
+    "予約した本はもう届いてますか",
+    "私の場合、延滞金はいくらになりますか",
+    "うちの子は保育園の選考に通りましたか",
+    "母の年金の未納期間を教えてほしい",
+    "先週出した転入届に不備はありませんでしたか",
+])
+def test_more_ways_of_asking_about_ones_own_case(text):
+    assert is_personal_case(text)
+
+
+@pytest.mark.parametrize("text", [
+    "子どもが熱を出したけど、どうしても仕事を休めない",  # どうしても is not どうして
+    "手帳はまだ持っていないのですが、サービスは使えますか",  # not yet having is not a status
+    "自分のマイナンバーが何番か忘れた",  # how to find it out: a general FAQ
+    "家の中から粗大ごみを運び出すことはできません。手伝ってもらえますか",  # できません is not 来ません
+    "私は75歳ですが、介護保険料はいくらですか",  # 私は is not 私の
+    "予約した粗大ごみはキャンセルできますか",
+])
+def test_how_to_questions_that_mention_oneself_are_not_personal(text):
+    assert not is_personal_case(text)
