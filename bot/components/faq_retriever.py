@@ -59,7 +59,7 @@ class FaqRetriever(GraphComponent):
             # Confidence (0–1) at or above which the top FAQ is answered directly.
             "answer_threshold": 0.16,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.13,
+            "clarify_threshold": 0.14,
             # The top FAQ must lead the second by this score to be answered directly.
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.

@@ -30,7 +30,7 @@ class Thresholds:
     """When to answer, clarify or give up. See docs/answering.md."""
 
     answer: float = 0.16  # confidence at or above which one FAQ is answered
-    clarify: float = 0.13  # confidence at or above which candidates are offered
+    clarify: float = 0.14  # confidence at or above which candidates are offered
     margin: float = 0.04  # top-1 must lead top-2 by this much to answer directly
     min_coverage: float = 0.3  # share (by IDF) of the question's words the FAQ must know
     candidate_ratio: float = 0.75  # clarify candidates must score ≥ this × top score

@@ -1,0 +1,65 @@
+"""The labelled question sets stay consistent with the knowledge base they measure."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from bot.eval.dataset import read_labelled
+from bot.knowledge.loader import load_valid_knowledge
+
+
+@pytest.fixture(scope="module")
+def faq_ids(project_root):
+    return {f.id for f in load_valid_knowledge(project_root / "knowledge").faqs}
+
+
+@pytest.mark.parametrize("name, min_in_scope, min_none", [
+    ("dev.csv", 400, 80), ("dev-situations.csv", 340, 90), ("situations.csv", 300, 80), ("crosslang.csv", 80, 0),
+])
+def test_labels_exist_and_sizes_hold(project_root, faq_ids, name, min_in_scope, min_none):
+    questions = read_labelled(project_root / "eval" / name)
+    unknown = {q.expected for q in questions if q.in_scope and q.expected not in faq_ids}
+    assert not unknown
+    assert sum(q.in_scope for q in questions) >= min_in_scope
+    assert sum(not q.in_scope for q in questions) >= min_none
+    texts = [q.question for q in questions]
+    assert len(texts) == len(set(texts))
+
+
+def test_test_sets_share_no_question_with_the_calibration_sets(project_root):
+    calibration = {q.question for n in ("dev.csv", "dev-situations.csv") for q in read_labelled(project_root / "eval" / n)}
+    for name in ("situations.csv", "crosslang.csv"):
+        assert not calibration & {q.question for q in read_labelled(project_root / "eval" / name)}
+
+
+def test_crosslang_has_forty_or_more_questions_over_four_languages(project_root):
+    with (project_root / "eval" / "crosslang.csv").open(encoding="utf-8") as f:
+        langs = [row["lang"] for row in csv.DictReader(f)]
+    assert {lang: langs.count(lang) for lang in set(langs)} == {"en": 20, "zh": 20, "ko": 20, "vi": 20}
+
+
+def test_kosodate_labels_are_faqs_of_the_published_set(project_root):
+    data = project_root.parent / "shared" / "data" / "kosodate-faq" / "faq.json"
+    with (project_root / "eval" / "kosodate.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 300 and sum(r["style"] == "situation" for r in rows) >= len(rows) / 3
+    if data.exists():  # ../shared is next to the project checkout, not inside it
+        ids = {str(r["faq_id"]) for r in json.loads(data.read_text(encoding="utf-8"))}
+        assert {r["faq_id"] for r in rows} <= ids
+
+
+def test_no_training_example_is_an_evaluation_question(project_root):
+    """Measuring on a question the classifier was trained on would flatter every figure."""
+    from ruamel.yaml import YAML
+
+    asked = {q.question for n in ("dev.csv", "dev-situations.csv", "situations.csv", "crosslang.csv")
+             for q in read_labelled(project_root / "eval" / n)}
+    trained = set()
+    for path in (project_root / "data" / "nlu").glob("*.yml"):
+        for block in YAML(typ="safe").load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            trained |= {line.strip()[2:].strip() for line in (block.get("examples") or "").splitlines()
+                        if line.strip().startswith("- ")}
+    assert not trained & asked
