@@ -57,11 +57,13 @@ def stack_pids(stack) -> dict[str, int]:
     """Rasa server and action server pids of a started bot.runner.Stack."""
     names = {}
     for proc in stack.processes:
-        args = proc.args if isinstance(proc.args, list) else [proc.args]
-        if "rasa" in args and "run" in args:
-            names["rasa"] = proc.pid
-        elif "rasa_sdk" in args:
+        args = [str(a) for a in (proc.args if isinstance(proc.args, list) else [proc.args])]
+        if "rasa_sdk" in args:
             names["actions"] = proc.pid
+        elif "run" in args and ("rasa" in args or "bot.rasa_server" in args):  # Rasa's CLI, or our wrapper of it
+            names["rasa"] = proc.pid
+        elif "bot.console" in " ".join(args) or "console" in args:
+            names["console"] = proc.pid
     return names
 
 
