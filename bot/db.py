@@ -120,6 +120,15 @@ class Database:
         with self.lock:
             return self._run(sql, params)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        """Run one statement for many rows (bulk copies)."""
+        with self.lock:
+            self._run_many(sql, rows)
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
+        for row in rows:
+            self._run(sql, row)
+
     def query(self, sql: str, params: Sequence | None = None) -> list[dict]:
         """Rows of a query as dicts."""
         with self.lock:
@@ -264,6 +273,13 @@ class PostgresDatabase(Database):
             cur = self.conn.cursor()
             cur.execute(postgres_sql(sql), tuple(params))
             return cur
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
+        from psycopg2.extras import execute_batch
+
+        if self.conn is None or self.conn.closed:
+            self._connect()
+        execute_batch(self.conn.cursor(), postgres_sql(sql), [tuple(r) for r in rows], page_size=500)
 
     def _begin(self, lock: str | None) -> None:
         self._run("BEGIN", ())

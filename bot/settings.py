@@ -82,6 +82,7 @@ class Settings:
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
+        settings.check_storage()
         return settings.resolved()
 
     def resolved(self) -> "Settings":
