@@ -42,12 +42,21 @@ def _ok(url: str, timeout: float = 1.0) -> bool:
 
 
 def _pid_alive(pid_file: Path) -> int | None:
+    """The pid in ``pid_file`` when that process runs (an exited child is reaped, not counted)."""
     try:
         pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None  # our own child, just exited
+    except ChildProcessError:
+        pass  # started by another process (bot cluster up in another shell)
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
 
 
 @dataclass
@@ -175,8 +184,14 @@ class Cluster:
                                    hint=f"see {self.layout.node_dir(node) / 'node.log'} and its logs/")
 
     def down(self) -> None:
+        for node in self.layout.nodes:  # all at once: each node stops its servers in parallel
+            pid = _pid_alive(self.layout.node_dir(node) / "node.pid")
+            if pid:
+                os.kill(pid, signal.SIGTERM)
         for node in self.layout.nodes:
+            started = time.monotonic()
             self.stop_node(node)
+            self.say(f"{node.name} stopped in {time.monotonic() - started:.1f} s")
         pid = _pid_alive(self.layout.haproxy_dir / "haproxy.pid")
         if pid:
             os.kill(pid, signal.SIGTERM)

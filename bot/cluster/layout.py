@@ -139,7 +139,7 @@ defaults
     errorfile 502 {errors}
     errorfile 503 {errors}
     errorfile 504 {errors}
-    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server inter 1s fall 2 rise 2
 
 frontend residents
     bind 127.0.0.1:{layout.rasa_front_port}

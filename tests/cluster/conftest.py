@@ -38,7 +38,7 @@ def cluster(fixture_settings, trained_model):
                            postgres_port=free_port(), redis_port=free_port(), rasa_front_port=free_port(),
                            console_front_port=free_port(), node_base_port=_free_node_base())
     settings = replace(fixture_settings, claim_timeout=3600)
-    c = Cluster(layout, settings, ROOT)
+    c = Cluster(layout, settings, ROOT, say=print)
     try:
         c.check_installed()
     except Exception as exc:  # noqa: BLE001 - fail with the fix, never skip
@@ -50,14 +50,19 @@ def cluster(fixture_settings, trained_model):
         c.down()
         raise
     yield c
+    import time
+
+    started = time.monotonic()
     c.down()
+    print(f"cluster down in {time.monotonic() - started:.1f} s")
+    _dump_logs(layout, "node")
     import shutil
 
     shutil.rmtree(layout.root, ignore_errors=True)
 
 
-def _dump_logs(layout: ClusterLayout) -> None:
-    for path in sorted(layout.root.rglob("*.log")):
+def _dump_logs(layout: ClusterLayout, prefix: str = "") -> None:
+    for path in sorted(layout.root.rglob(f"{prefix}*.log")):
         try:
             tail = path.read_text(errors="replace")[-3000:]
         except OSError:
