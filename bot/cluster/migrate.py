@@ -81,6 +81,11 @@ def copy_database(source: str, target_url: str) -> CopyReport:
     if not is_postgres_url(target_url):
         raise MigrationFailed(f"the target must be a postgresql:// URL; got {redact_url(target_url)!r}",
                               hint="postgresql://user:password@host:5432/dbname")
+    from pathlib import Path
+
+    if not is_postgres_url(source) and not Path(source).is_file():
+        raise MigrationFailed(f"there is no database to copy at {source}",
+                              hint="run it from the installation's directory, or name the file with --from")
     src = open_database(source)
     dst = open_database(target_url)
     try:
