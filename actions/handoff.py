@@ -38,7 +38,7 @@ def store():
     if _store is None:
         from bot.handoff.store import HandoffStore
 
-        _store = HandoffStore.open(Settings.from_env().database_path)
+        _store = HandoffStore.open(Settings.from_env().database)
     return _store
 
 
@@ -47,7 +47,7 @@ def _record_review(tracker: Tracker, text: str, department: str | None) -> None:
     try:
         from bot.review.log import ReviewLog
 
-        ReviewLog.open(Settings.from_env().database_path).record(
+        ReviewLog.open(Settings.from_env().database).record(
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "",
             text=text, outcome="handoff_requested", candidates=[], department=department,
         )

@@ -558,6 +558,8 @@ _SUBCOMMANDS: list[tuple[str, str]] = [
     ("bot.line.cli", "line"),
     ("bot.console.cli", "staff"),
     ("bot.review.cli", "review"),
+    ("bot.cluster.cli", "cluster"),
+    ("bot.cluster.cli", "db"),
 ]
 _register_subcommands()  # cheap: those modules import their heavy dependencies lazily
 

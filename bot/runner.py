@@ -111,13 +111,19 @@ class Stack:
             self.stop()
 
     def runtime_endpoints(self) -> Path:
-        """endpoints.yml with this instance's action server URL and SQLite paths under var/."""
+        """endpoints.yml with this instance's action server URL and SQLite paths under var/
+        (or, clustered, the PostgreSQL tracker store and the Redis lock store)."""
         from ruamel.yaml import YAML
 
         y = YAML()
         source = self.settings.project_dir / "endpoints.yml"
         data = y.load(source.read_text(encoding="utf-8")) or {}
         data.setdefault("action_endpoint", {})["url"] = f"{self.actions_url}/webhook"
+        # Several machines (MADOGUCHI_DATABASE_URL, MADOGUCHI_REDIS_URL): Rasa's own SQL
+        # tracker store on PostgreSQL and Redis lock store (bot/cluster/endpoints.py).
+        from bot.cluster.endpoints import clustered_endpoints
+
+        data = clustered_endpoints(data, self.settings)
         store = data.get("tracker_store") or {}
         if str(store.get("dialect", "")).lower() == "sqlite":
             db = Path(str(store.get("db") or "tracker.db"))

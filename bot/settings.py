@@ -43,6 +43,20 @@ class Settings:
     # Rasa server: seconds to keep retrying an action while the action server cannot be
     # reached (bot run restarts it), before answering with the error reply.
     action_retry_seconds: int = 15
+    # The project's own database (hand-offs, tickets, staff accounts and sessions, audit
+    # log, review log): empty = the embedded SQLite file var/madoguchi.db (one machine);
+    # postgresql://user:password@host:5432/dbname = PostgreSQL, shared by several machines.
+    # With PostgreSQL, `bot run` also keeps Rasa's trackers there (Rasa's SQLTrackerStore,
+    # database `tracker_db`, same server and login) instead of var/tracker.db.
+    # docs/scaling.md; `bot db migrate-to postgres URL` copies an embedded installation.
+    database_url: str = ""
+    # With database_url on PostgreSQL: the database of Rasa's tracker store on that server.
+    tracker_db: str = "rasa_tracker"
+    # Redis (redis://host:6379/0) for several Rasa processes: Rasa's RedisLockStore (one
+    # message of a conversation at a time, whichever process gets it) and the live events
+    # (staff replies, hand-off notices) fanned out to every Rasa process, so a resident's
+    # open stream gets them wherever it is connected. Empty: one process, in memory.
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -68,6 +82,7 @@ class Settings:
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
+        settings.check_storage()
         return settings.resolved()
 
     def resolved(self) -> "Settings":
@@ -109,6 +124,38 @@ class Settings:
     def database_path(self) -> Path:
         """Our embedded database (hand-offs, tickets, review log, staff accounts)."""
         return self.var_dir / "madoguchi.db"
+
+    @property
+    def database(self) -> str:
+        """Where the project's database is: ``database_url``, or the embedded file."""
+        return self.database_url.strip() or str(self.database_path)
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this is one of several processes sharing PostgreSQL (not the embedded file)."""
+        from bot.db import is_postgres_url
+
+        return is_postgres_url(self.database_url.strip())
+
+    def check_storage(self) -> None:
+        """Refuse a database or Redis URL we cannot use, naming the setting and the fix."""
+        from urllib.parse import urlsplit
+
+        from bot.db import is_postgres_url, redact_url
+
+        url = self.database_url.strip()
+        if url and not is_postgres_url(url):
+            raise ConfigError(
+                f"MADOGUCHI_DATABASE_URL must be a postgresql:// URL; got {redact_url(url)!r}",
+                hint="postgresql://user:password@host:5432/dbname, or leave it empty for the embedded var/madoguchi.db",
+            )
+        if url and not urlsplit(url).path.strip("/"):
+            raise ConfigError("MADOGUCHI_DATABASE_URL names no database",
+                              hint="add it at the end: postgresql://user:password@host:5432/madoguchi")
+        redis = self.redis_url.strip()
+        if redis and urlsplit(redis).scheme not in ("redis", "rediss"):
+            raise ConfigError(f"MADOGUCHI_REDIS_URL must be a redis:// URL; got {redis!r}",
+                              hint="redis://127.0.0.1:6379/0, or leave it empty for one Rasa process")
 
     @property
     def rasa_url(self) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Optional, Text, Tuple
 
@@ -33,6 +34,8 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
+logger = logging.getLogger(__name__)
+
 # One cached event: its type name and its JSON, exactly as written to the database.
 CachedEvent = Tuple[str, str]
 
@@ -40,6 +43,12 @@ CachedEvent = Tuple[str, str]
 class SQLiteTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 10000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite" and int(cache_size) > 0:
+            # Another process may write the same conversations to a server database: a
+            # cached tracker could be stale. Without the cache this is Rasa's SQL store.
+            logger.warning("tracker store on %s: the write-through cache is off (it assumes one writer)",
+                           self.engine.dialect.name)
+            cache_size = 0
         self._cache: "OrderedDict[str, list[CachedEvent]]" = OrderedDict()
         # Senders whose last retrieve found no event in the database: their next save
         # writes every event without asking the database how many it has.

@@ -81,3 +81,23 @@ def word_vectors():
     from bot.nlp.word_vectors import WordVectors
 
     return WordVectors.from_package("ja_ginza")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL on loopback (scripts/postgres.sh); fails, never skips, when it cannot start."""
+    from tests.pg import start_test_server
+
+    server = start_test_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_target(request, tmp_path) -> str:
+    """Where a store test keeps its data, once per backend: a new SQLite file, or a new
+    schema of the test PostgreSQL (the same string Settings.database gives)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "var" / "madoguchi.db")
+    return request.getfixturevalue("postgres_server").fresh_schema_url()
+

@@ -12,8 +12,10 @@ Routes of the Sanic blueprint (Rasa mounts it at ``/webhooks/web/``):
 * ``GET widget.js``, ``widget.css``, ``demo``, ``demo/gomi``: the widget and the demo
   pages of the fictional サンプル市, served from ``web/``.
 
-Pushes are held in the memory of this one Rasa process: run one Rasa process per
-widget audience, or route a resident's requests to the same process (sticky sessions).
+Pushes are held in the memory of the Rasa process. With several Rasa processes
+(``MADOGUCHI_REDIS_URL``), every push is also published through Redis and delivered by
+every other process to its own streams (bot/channels/fanout.py), so no sticky sessions
+are needed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.fanout import RedisFanout
 from bot.channels.common import (MAX_BODY_BYTES, InputRejected, body_too_large, parse_json_object, prepare_text,
                                  processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
@@ -190,7 +193,15 @@ class PushHub:
     def publish(self, sender: str, message: Dict[Text, Any]) -> PushEvent:
         """Keep the message for reconnecting browsers and hand it to every open stream."""
         self._last_id += 1
-        event = PushEvent(self._last_id, message, self.clock())
+        return self._keep_and_hand_out(sender, PushEvent(self._last_id, message, self.clock()))
+
+    def deliver(self, sender: str, event_id: int, message: Dict[Text, Any], at: float) -> PushEvent:
+        """A push another Rasa process made (bot/channels/fanout.py), with its id: kept
+        and handed out here too, so the resident gets it wherever the stream is open."""
+        self._last_id = max(self._last_id, int(event_id))  # ids made here stay newer
+        return self._keep_and_hand_out(sender, PushEvent(int(event_id), message, at or self.clock()))
+
+    def _keep_and_hand_out(self, sender: str, event: PushEvent) -> PushEvent:
         self._expire()
         buffer = self._buffers.pop(sender, None) or deque(maxlen=self.replay_per_sender)
         buffer.append(event)
@@ -234,9 +245,10 @@ class WebCollectingOutputChannel(ContractOutputChannel):
 class WebPushOutputChannel(ContractOutputChannel):
     """Pushes messages to the resident's open browser streams (``output_channel=latest``)."""
 
-    def __init__(self, hub: PushHub) -> None:
+    def __init__(self, hub: PushHub, fanout: Optional["RedisFanout"] = None) -> None:
         super().__init__()
         self._hub = hub
+        self._fanout = fanout
 
     @classmethod
     def name(cls) -> Text:
@@ -246,13 +258,15 @@ class WebPushOutputChannel(ContractOutputChannel):
         await super().send_response(recipient_id, message)
         event = self._hub.publish(recipient_id, self.messages.pop())
         logger.debug("web: pushed event %s to %d stream(s)", event.id, self._hub.stream_count(recipient_id))
+        if self._fanout is not None:  # the streams open on the other Rasa processes
+            await self._fanout.publish(recipient_id, event.id, event.message, event.at)
 
 
 # --------------------------------------------------------------------------- input channel
 class WebInput(InputChannel):
     """The web chat widget's channel: webhook, event stream, widget files and demo pages."""
 
-    def __init__(self, config: Optional[WebChannelConfig] = None) -> None:
+    def __init__(self, config: Optional[WebChannelConfig] = None, redis_url: str = "") -> None:
         self.config = config or WebChannelConfig()
         self.hub = PushHub(
             replay_seconds=self.config.replay_seconds,
@@ -260,6 +274,8 @@ class WebInput(InputChannel):
             max_streams=self.config.max_streams,
             max_streams_per_sender=self.config.max_streams_per_sender,
         )
+        # Several Rasa processes (MADOGUCHI_REDIS_URL): pushes are shared through Redis.
+        self.fanout: Optional[RedisFanout] = RedisFanout(redis_url, self.hub.deliver) if redis_url else None
 
     @classmethod
     def name(cls) -> Text:
@@ -267,13 +283,26 @@ class WebInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebInput":
-        return cls(WebChannelConfig.from_credentials(credentials))
+        from bot.settings import Settings  # the entry point of the channel: settings loaded once here
+
+        return cls(WebChannelConfig.from_credentials(credentials), redis_url=Settings.from_env().redis_url.strip())
 
     def get_output_channel(self) -> OutputChannel:
-        return WebPushOutputChannel(self.hub)
+        return WebPushOutputChannel(self.hub, self.fanout)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("madoguchi_web", __name__)
+
+        if self.fanout is not None:
+            fanout = self.fanout
+
+            @bp.listener("after_server_start")
+            async def start_fanout(app, loop) -> None:  # noqa: ARG001 - Sanic's signature
+                fanout.start()
+
+            @bp.listener("before_server_stop")
+            async def stop_fanout(app, loop) -> None:  # noqa: ARG001
+                await fanout.stop()
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -1,4 +1,4 @@
-"""Staff accounts and log-in sessions of the console, in the embedded database.
+"""Staff accounts and log-in sessions of the console, in the project's database (bot/db.py).
 
 Passwords are hashed with scrypt and a per-user random salt, and compared in constant
 time. Sessions live server-side: the browser only holds a random token (HttpOnly,
@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
 
-import sqlite_utils
-
-from bot.db import Migration, migrate
+from bot.db import Database, Migration, migrate
 from bot.errors import MadoguchiError
 
 MIN_PASSWORD_CHARS = 10
@@ -66,7 +64,7 @@ class Session:
     expires_at: str
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """
         CREATE TABLE IF NOT EXISTS staff (
@@ -178,14 +176,14 @@ def _account(row) -> StaffAccount:
 
 
 class StaffAccounts:
-    """Accounts and sessions over the embedded database.
+    """Accounts and sessions over the project's database.
 
     Args:
         db: the embedded database (``bot.db.open_database``); migrations run here.
         clock: returns the current UTC time (tests pass a fake clock).
     """
 
-    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.db = db
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._lock = threading.RLock()
@@ -207,7 +205,7 @@ class StaffAccounts:
         with self._lock:
             if self.get(username) is not None:
                 raise AccountError(f"the account {username!r} already exists", hint="use `bot staff passwd` to reset its password")
-            self.db.conn.execute(
+            self.db.execute(
                 "INSERT INTO staff (username, display_name, role, password_hash, disabled, created_at, password_changed_at) "
                 "VALUES (?, ?, ?, ?, 0, ?, ?)",
                 (username, display_name, role, hash_password(password), now, now),
@@ -216,18 +214,18 @@ class StaffAccounts:
 
     def get(self, username: str) -> StaffAccount | None:
         with self._lock:
-            row = self.db.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM staff WHERE username = ?", (username,)).fetchone()
+            row = self.db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM staff WHERE username = ?", (username,)).fetchone()
         return _account(row) if row else None
 
     def list(self) -> list[StaffAccount]:
         with self._lock:
-            rows = self.db.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM staff ORDER BY username").fetchall()
+            rows = self.db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM staff ORDER BY username").fetchall()
         return [_account(r) for r in rows]
 
     def display_names(self) -> dict[str, str]:
         """User name → display name of every account."""
         with self._lock:
-            return dict(self.db.conn.execute("SELECT username, display_name FROM staff").fetchall())
+            return dict(self.db.execute("SELECT username, display_name FROM staff").fetchall())
 
     def _require(self, username: str) -> StaffAccount:
         found = self.get(username)
@@ -240,7 +238,7 @@ class StaffAccounts:
         self._require(username)
         check_password_rules(password)
         with self._lock:
-            self.db.conn.execute("UPDATE staff SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+            self.db.execute("UPDATE staff SET password_hash = ?, password_changed_at = ? WHERE username = ?",
                                  (hash_password(password), _iso(self._now()), username))
             self.end_sessions_of(username)
 
@@ -248,7 +246,7 @@ class StaffAccounts:
         """Disable (or enable again) an account; disabling ends its sessions at once."""
         self._require(username)
         with self._lock:
-            self.db.conn.execute("UPDATE staff SET disabled = ? WHERE username = ?", (int(disabled), username))
+            self.db.execute("UPDATE staff SET disabled = ? WHERE username = ?", (int(disabled), username))
             if disabled:
                 self.end_sessions_of(username)
 
@@ -258,7 +256,7 @@ class StaffAccounts:
         Takes about as long whether or not the account exists.
         """
         with self._lock:
-            row = self.db.conn.execute("SELECT password_hash FROM staff WHERE username = ?", (username,)).fetchone()
+            row = self.db.execute("SELECT password_hash FROM staff WHERE username = ?", (username,)).fetchone()
         encoded = row[0] if row else _dummy_hash()
         ok = verify_password(password if isinstance(password, str) else "", encoded)
         if not ok or row is None:
@@ -274,7 +272,7 @@ class StaffAccounts:
         expires = min(now + dt.timedelta(minutes=idle_minutes), now + dt.timedelta(hours=MAX_SESSION_HOURS))
         session = Session(username, secrets.token_urlsafe(32), _iso(now), _iso(expires))
         with self._lock:
-            self.db.conn.execute(
+            self.db.execute(
                 "INSERT INTO staff_sessions (token_hash, username, csrf_token, created_at, last_seen_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (_token_hash(token), username, session.csrf_token, session.created_at, session.created_at, session.expires_at),
@@ -291,14 +289,14 @@ class StaffAccounts:
         key = _token_hash(token)
         now = self._now()
         with self._lock:
-            row = self.db.conn.execute(
+            row = self.db.execute(
                 "SELECT username, csrf_token, created_at, expires_at FROM staff_sessions WHERE token_hash = ?", (key,)
             ).fetchone()
             if row is None:
                 return None
             username, csrf, created_at, expires_at = row
             if expires_at <= _iso(now):
-                self.db.conn.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (key,))
+                self.db.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (key,))
                 return None
             account = self.get(username)
             if account is None or account.disabled:
@@ -306,20 +304,20 @@ class StaffAccounts:
             if touch:
                 hard_limit = dt.datetime.fromisoformat(created_at) + dt.timedelta(hours=MAX_SESSION_HOURS)
                 expires_at = _iso(min(now + dt.timedelta(minutes=idle_minutes), hard_limit))
-                self.db.conn.execute("UPDATE staff_sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?",
+                self.db.execute("UPDATE staff_sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?",
                                      (_iso(now), expires_at, key))
         return Session(username, csrf, created_at, expires_at), account
 
     def end_session(self, token: str | None) -> None:
         if token:
             with self._lock:
-                self.db.conn.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (_token_hash(token),))
+                self.db.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (_token_hash(token),))
 
     def end_sessions_of(self, username: str) -> None:
         with self._lock:
-            self.db.conn.execute("DELETE FROM staff_sessions WHERE username = ?", (username,))
+            self.db.execute("DELETE FROM staff_sessions WHERE username = ?", (username,))
 
     def purge_expired_sessions(self) -> int:
         with self._lock:
-            cur = self.db.conn.execute("DELETE FROM staff_sessions WHERE expires_at <= ?", (_iso(self._now()),))
+            cur = self.db.execute("DELETE FROM staff_sessions WHERE expires_at <= ?", (_iso(self._now()),))
         return cur.rowcount

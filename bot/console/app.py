@@ -133,7 +133,7 @@ def create_app(
         mount_review: mount ``bot.review.web`` under ``/review`` when it exists.
         throttle: the log-in throttle (tests pass one with their own clock).
     """
-    store = HandoffStore.open(settings.database_path)
+    store = HandoffStore.open(settings.database)
     accounts = StaffAccounts(store.db, clock=clock)
     app = web.Application(
         middlewares=[auth.error_middleware, auth.security_headers_middleware, auth.auth_middleware],

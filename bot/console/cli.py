@@ -15,7 +15,7 @@ def _accounts(ctx: click.Context):
     from bot.console.accounts import StaffAccounts
     from bot.handoff.store import HandoffStore
 
-    store = HandoffStore.open(ctx.obj["settings"].database_path)
+    store = HandoffStore.open(ctx.obj["settings"].database)
     return StaffAccounts(store.db), store
 
 

@@ -1,8 +1,9 @@
-"""Hand-offs to staff and tickets (left messages), in the embedded database.
+"""Hand-offs to staff and tickets (left messages), in the project's database (bot/db.py).
 
 The action server (``actions/handoff.py``) writes requests and tickets; the staff console
-claims, hands back, closes and answers them. Both processes open the same SQLite file
-(``var/madoguchi.db``, WAL), so every state change is one short transaction and every
+claims, hands back, closes and answers them. All of them open the same database (the
+SQLite file ``var/madoguchi.db`` in WAL mode, or PostgreSQL shared by several machines),
+so every state change is one short transaction and every
 change of state is checked in SQL (``… WHERE status = 'waiting'``): two members of staff
 can never claim the same hand-off, whichever process or thread they come from.
 
@@ -21,7 +22,6 @@ Schema (documented in docs/console.md):
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +29,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterator
 
-import sqlite_utils
-
-from bot.db import Migration, migrate, open_database
+from bot.db import Database, Migration, migrate, open_database
 from bot.errors import MadoguchiError
 
 MAX_TEXT_CHARS = 4000  # longest question / answer / note kept (longer text is cut)
@@ -126,7 +124,7 @@ _HANDOFF_COLUMNS = ", ".join(Handoff.__dataclass_fields__)
 _TICKET_COLUMNS = ", ".join(Ticket.__dataclass_fields__)
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """
         CREATE TABLE IF NOT EXISTS handoffs (
@@ -207,17 +205,18 @@ def _clip(text: str | None) -> str:
 
 
 class HandoffStore:
-    """Queue of hand-offs, tickets and the audit log over one SQLite connection.
+    """Queue of hand-offs, tickets and the audit log over one database connection.
 
     Safe to share between threads (multi-statement transactions hold a lock) and between
-    processes (``BEGIN IMMEDIATE`` and conditional updates).
+    processes and machines (write transactions take the ``handoff`` lock of
+    :meth:`bot.db.Database.transaction`, and state changes are conditional updates).
 
     Args:
-        db: the embedded database (``bot.db.open_database``); migrations run here.
+        db: the project's database (``bot.db.open_database``); migrations run here.
         clock: returns the current UTC time (tests pass a fake clock).
     """
 
-    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.db = db
         self._clock = clock or _utcnow
         self._lock = threading.RLock()
@@ -226,7 +225,8 @@ class HandoffStore:
 
     @classmethod
     def open(cls, path: Path | str, clock: Callable[[], dt.datetime] | None = None) -> "HandoffStore":
-        """Open (creating) the database file at ``path``."""
+        """Open the database at ``path`` (a SQLite file, created when missing, or a
+        ``postgresql://`` URL: ``Settings.database``)."""
         return cls(open_database(path), clock=clock)
 
     # ------------------------------------------------------------------ plumbing
@@ -234,40 +234,33 @@ class HandoffStore:
         return _iso(self._clock())
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Database]:
         """One write transaction; taken before reading so the read stays valid."""
-        conn = self.db.conn
-        with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, self.db.transaction("handoff") as conn:
+            yield conn
 
-    def _audit(self, conn: sqlite3.Connection, actor: str, action: str, target: str, detail: str = "") -> None:
+    def _audit(self, conn: Database, actor: str, action: str, target: str, detail: str = "") -> None:
         conn.execute(
             "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
             (self.now(), actor, action, target, _clip(detail)),
         )
 
-    def _handoff_row(self, conn: sqlite3.Connection, where: str, params: tuple) -> Handoff | None:
+    def _handoff_row(self, conn: Database, where: str, params: tuple) -> Handoff | None:
         row = conn.execute(f"SELECT {_HANDOFF_COLUMNS} FROM handoffs WHERE {where}", params).fetchone()
         return Handoff(*row) if row else None
 
     def _handoffs(self, where: str, params: tuple = (), order: str = "created_at, id") -> list[Handoff]:
         with self._lock:
-            rows = self.db.conn.execute(
+            rows = self.db.execute(
                 f"SELECT {_HANDOFF_COLUMNS} FROM handoffs WHERE {where} ORDER BY {order}", params
             ).fetchall()
         return [Handoff(*r) for r in rows]
 
-    def _ticket_row(self, conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
+    def _ticket_row(self, conn: Database, ticket_id: int) -> Ticket | None:
         row = conn.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         return Ticket(*row) if row else None
 
-    def _require(self, conn: sqlite3.Connection, handoff_id: int) -> Handoff:
+    def _require(self, conn: Database, handoff_id: int) -> Handoff:
         found = self._handoff_row(conn, "id = ?", (handoff_id,))
         if found is None:
             raise NotFound(f"hand-off {handoff_id} does not exist", hint="reload the inbox")
@@ -295,24 +288,23 @@ class HandoffStore:
             if existing is not None:
                 return existing
             now = self.now()
-            cur = conn.execute(
+            handoff_id = conn.insert(
                 "INSERT INTO handoffs (conversation_id, channel, department, status, reason, question, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, channel or "", department or None, HandoffStatus.WAITING.value, reason, _clip(question), now, now),
             )
-            handoff_id = int(cur.lastrowid)
             self._audit(conn, "resident", "handoff.request", f"handoff:{handoff_id}",
                         f"reason={reason} department={department or '-'} channel={channel}")
             return self._require(conn, handoff_id)
 
     def get(self, handoff_id: int) -> Handoff | None:
         with self._lock:
-            return self._handoff_row(self.db.conn, "id = ?", (handoff_id,))
+            return self._handoff_row(self.db, "id = ?", (handoff_id,))
 
     def open_for(self, conversation_id: str) -> Handoff | None:
         """The waiting or claimed hand-off of a conversation, if any."""
         with self._lock:
-            return self._handoff_row(self.db.conn, "conversation_id = ? AND status IN (?, ?)", (conversation_id, *OPEN_STATUSES))
+            return self._handoff_row(self.db, "conversation_id = ? AND status IN (?, ?)", (conversation_id, *OPEN_STATUSES))
 
     def queue_position(self, handoff_id: int) -> int:
         """How many waiting hand-offs of the same department are ahead (0 = next)."""
@@ -320,10 +312,10 @@ class HandoffStore:
         if handoff is None or handoff.status != HandoffStatus.WAITING.value:
             return 0
         with self._lock:
-            (ahead,) = self.db.conn.execute(
-                "SELECT COUNT(*) FROM handoffs WHERE status = ? AND department IS ? AND "
+            (ahead,) = self.db.execute(
+                "SELECT COUNT(*) FROM handoffs WHERE status = ? AND COALESCE(department, '') = ? AND "
                 "(created_at < ? OR (created_at = ? AND id < ?))",
-                (HandoffStatus.WAITING.value, handoff.department, handoff.created_at, handoff.created_at, handoff.id),
+                (HandoffStatus.WAITING.value, handoff.department or "", handoff.created_at, handoff.created_at, handoff.id),
             ).fetchone()
         return int(ahead)
 
@@ -432,7 +424,7 @@ class HandoffStore:
 
     def mark_offer_sent(self, handoff_id: int) -> None:
         with self._lock:
-            self.db.conn.execute("UPDATE handoffs SET offer_sent_at = ? WHERE id = ?", (self.now(), handoff_id))
+            self.db.execute("UPDATE handoffs SET offer_sent_at = ? WHERE id = ?", (self.now(), handoff_id))
 
     # ------------------------------------------------------------------ notifications
     def unnotified_handoffs(self) -> list[Handoff]:
@@ -442,7 +434,7 @@ class HandoffStore:
 
     def unnotified_tickets(self) -> list[Ticket]:
         with self._lock:
-            rows = self.db.conn.execute(
+            rows = self.db.execute(
                 f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status = ? AND notified_at IS NULL AND notify_attempts < ? "
                 "ORDER BY created_at, id", (TicketStatus.OPEN.value, MAX_NOTIFY_ATTEMPTS),
             ).fetchall()
@@ -453,9 +445,9 @@ class HandoffStore:
         table = {"handoff": "handoffs", "ticket": "tickets"}[kind]
         with self._lock:
             if delivered:
-                self.db.conn.execute(f"UPDATE {table} SET notified_at = ? WHERE id = ?", (self.now(), item_id))
+                self.db.execute(f"UPDATE {table} SET notified_at = ? WHERE id = ?", (self.now(), item_id))
             else:
-                self.db.conn.execute(f"UPDATE {table} SET notify_attempts = notify_attempts + 1 WHERE id = ?", (item_id,))
+                self.db.execute(f"UPDATE {table} SET notify_attempts = notify_attempts + 1 WHERE id = ?", (item_id,))
 
     # ------------------------------------------------------------------ tickets
     def create_ticket(self, conversation_id: str, channel: str, department: str | None, question: str,
@@ -474,20 +466,19 @@ class HandoffStore:
             raise HandoffError("a ticket needs the resident's question; got an empty one")
         with self._tx() as conn:
             now = self.now()
-            cur = conn.execute(
+            ticket_id = conn.insert(
                 "INSERT INTO tickets (conversation_id, channel, department, status, question, contact_method, created_at, "
                 "expected_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, channel or "", department or None, TicketStatus.OPEN.value, _clip(question), contact_method,
                  now, expected_by, now),
             )
-            ticket_id = int(cur.lastrowid)
             self._audit(conn, "resident", "ticket.create", f"ticket:{ticket_id}",
                         f"department={department or '-'} contact={contact_method}")
             return self._ticket_row(conn, ticket_id)  # type: ignore[return-value]
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
         with self._lock:
-            return self._ticket_row(self.db.conn, ticket_id)
+            return self._ticket_row(self.db, ticket_id)
 
     def cancel_ticket(self, ticket_id: int, conversation_id: str) -> bool:
         """The resident cancels their own open ticket; False if it is not theirs or not open."""
@@ -510,7 +501,7 @@ class HandoffStore:
             sql += " AND department = ?"
             params += (department,)
         with self._lock:
-            rows = self.db.conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
+            rows = self.db.execute(sql + " ORDER BY created_at, id", params).fetchall()
         return [Ticket(*r) for r in rows]
 
     def answer_ticket(self, ticket_id: int, staff: str, answer: str) -> Ticket:
@@ -559,7 +550,7 @@ class HandoffStore:
         """The newest ``limit`` audit rows, newest first."""
         limit = max(1, min(int(limit), 10_000))
         with self._lock:
-            rows = self.db.conn.execute(
+            rows = self.db.execute(
                 "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
         return [dict(zip(("id", "at", "actor", "action", "target", "detail"), r)) for r in rows]

@@ -139,7 +139,7 @@ def _quantile(values: Sequence[float], q: float) -> float:
 
 def handoff_waits(log: ReviewLog, since: dt.date, until: dt.date, channel: str | None = None) -> WaitFigures | None:
     """Waiting times from the ``handoffs`` table; None when it (or its columns) is missing."""
-    columns = {r["name"] for r in log.query("PRAGMA table_info(handoffs)")}
+    columns = set(log.db.column_names("handoffs"))
     if not {"created_at", "claimed_at"} <= columns:
         return None  # the hand-off feature is not installed (or has another schema)
     has_channel = "channel" in columns

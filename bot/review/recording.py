@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def review_log(settings: Settings | None = None) -> ReviewLog:
     """The review log of ``settings`` (default: from the environment), opened once per process."""
-    return ReviewLog.open((settings or Settings.from_env()).database_path)
+    return ReviewLog.open((settings or Settings.from_env()).database)
 
 
 def record_safely(

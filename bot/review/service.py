@@ -79,13 +79,13 @@ class ReviewService:
 
     Args:
         settings: Paths (knowledge, var) of the installation.
-        log: The review log (default: opened from ``settings.database_path``).
+        log: The review log (default: opened from ``settings.database``).
         grouper: The question grouper (default: Sudachi, FAQ texts as IDF background).
     """
 
     def __init__(self, settings: Settings, log: ReviewLog | None = None, grouper: QuestionGrouper | None = None) -> None:
         self.settings = settings
-        self.log = log or ReviewLog(open_database(settings.database_path))
+        self.log = log or ReviewLog(open_database(settings.database))
         self._knowledge = _KnowledgeCache(settings.knowledge_dir)
         self._grouper = grouper
         self._grouper_stamp: tuple | None = None

@@ -1,4 +1,4 @@
-"""The review log in the embedded database (``var/madoguchi.db``).
+"""The review log in the project's database (``var/madoguchi.db``, or PostgreSQL: bot/db.py).
 
 One row per question the assistant handled (answered ones too, so that the dashboard can
 compute shares), one row per follow-up that needs review (negative feedback, a request
@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
-from bot.db import Migration, migrate, open_database
+from bot.db import Database, Migration, is_postgres_url, migrate, open_database
 from bot.errors import MadoguchiError
 from bot.privacy.masking import mask_personal_data
 
@@ -87,7 +85,22 @@ class ReviewError(MadoguchiError):
     """A review-log operation got something it cannot use."""
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
+    # review_resolutions first: review_questions refers to it (PostgreSQL needs it to exist).
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS review_resolutions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            faq_id TEXT,
+            file TEXT,
+            staff TEXT,
+            note TEXT,
+            question_ids TEXT NOT NULL DEFAULT '[]',
+            texts_added TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
     db.execute(
         """
         CREATE TABLE IF NOT EXISTS review_questions (
@@ -113,20 +126,6 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS review_questions_created ON review_questions(created_at)")
     db.execute("CREATE INDEX IF NOT EXISTS review_questions_conversation ON review_questions(conversation_id, id)")
     db.execute("CREATE INDEX IF NOT EXISTS review_questions_review ON review_questions(status, outcome, created_at)")
-    db.execute(
-        """
-        CREATE TABLE IF NOT EXISTS review_resolutions (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            created_at TEXT NOT NULL,
-            action TEXT NOT NULL,
-            faq_id TEXT,
-            file TEXT,
-            staff TEXT,
-            note TEXT,
-            question_ids TEXT NOT NULL DEFAULT '[]',
-            texts_added TEXT NOT NULL DEFAULT '[]'
-        )"""
-    )
 
 
 MIGRATIONS = [
@@ -249,7 +248,7 @@ class ReviewLog:
         clock: Returns "now" (tests pass a fixed clock).
     """
 
-    def __init__(self, db: sqlite_utils.Database, clock=None) -> None:
+    def __init__(self, db: Database, clock=None) -> None:
         self.db = db
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         # One connection may be shared by the console's worker threads.
@@ -267,8 +266,9 @@ class ReviewLog:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "ReviewLog":
-        """The review log of the database file ``path``, opened once per process."""
-        key = str(Path(path).resolve())
+        """The review log of the database at ``path`` (a SQLite file or a ``postgresql://``
+        URL: ``Settings.database``), opened once per process."""
+        key = str(path) if is_postgres_url(str(path)) else str(Path(path).resolve())
         with _open_lock:
             log = _open_logs.get(key)
             if log is None:
@@ -279,18 +279,8 @@ class ReviewLog:
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """One write transaction (the connection is in autocommit mode otherwise)."""
-        with self._lock:
-            conn = self.db.conn
-            if conn.in_transaction:
-                yield
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, self.db.transaction("review"):
+            yield
 
     def now(self) -> dt.datetime:
         return self._clock()
@@ -357,11 +347,11 @@ class ReviewLog:
         }
         with self._transaction():
             self._follow_up(conversation_id, outcome_value, moment)
-            cursor = self.db.conn.execute(
+            row_id = self.db.insert(
                 f"INSERT INTO review_questions ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                 list(row.values()),
             )
-        return int(cursor.lastrowid)
+        return row_id
 
     def _follow_up(self, conversation_id: str, outcome: str, moment: dt.datetime) -> None:
         """What a new outcome says about the previous question of the conversation."""
@@ -410,7 +400,7 @@ class ReviewLog:
         return target.id
 
     def _update_next(self, row_id: int, value: str, faq_id: str | None, moment: dt.datetime) -> None:
-        self.db.conn.execute(
+        self.db.execute(
             "UPDATE review_questions SET next_action = ?, next_faq_id = COALESCE(?, next_faq_id), next_at = ? WHERE id = ?",
             (value, faq_id, iso(moment), row_id),
         )
@@ -491,15 +481,14 @@ class ReviewLog:
         if not ids:
             raise ReviewError("no questions given; pick at least one question of the group")
         with self._transaction():
-            cursor = self.db.conn.execute(
+            resolution_id = self.db.insert(
                 "INSERT INTO review_resolutions (created_at, action, faq_id, file, staff, note, question_ids, texts_added) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (iso(self.now()), value, faq_id, file, staff, note, json.dumps(ids),
                  json.dumps(list(texts_added), ensure_ascii=False)),
             )
-            resolution_id = int(cursor.lastrowid)
             marks = ", ".join("?" for _ in ids)
-            self.db.conn.execute(
+            self.db.execute(
                 f"UPDATE review_questions SET status = ?, resolution_id = ? WHERE id IN ({marks})",
                 [value, resolution_id, *ids],
             )
@@ -510,7 +499,7 @@ class ReviewLog:
         if ids:
             marks = ", ".join("?" for _ in ids)
             with self._transaction():
-                self.db.conn.execute(
+                self.db.execute(
                     f"UPDATE review_questions SET status = 'open', resolution_id = NULL WHERE id IN ({marks})", ids)
 
     def resolutions(self, limit: int = 50) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Staff accounts: password hashing, rules, sessions (unit tests on a real SQLite file)."""
+"""Staff accounts: password hashing, rules, sessions (on a real SQLite file and a real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def clock():
 
 
 @pytest.fixture
-def accounts(tmp_path, clock):
-    return StaffAccounts(HandoffStore.open(tmp_path / "m.db").db, clock=clock)
+def accounts(database_target, clock):
+    """Accounts on both backends (tests/conftest.py: a SQLite file, a PostgreSQL schema)."""
+    return StaffAccounts(HandoffStore.open(database_target).db, clock=clock)
 
 
 def test_production_hash_is_scrypt_with_per_user_salt(monkeypatch):
@@ -65,7 +66,7 @@ def test_add_get_list_and_password_rules(accounts):
 
 def test_password_is_not_stored_in_clear(accounts):
     accounts.add("suzuki", "鈴木", "a long enough password")
-    (stored,) = accounts.db.conn.execute("SELECT password_hash FROM staff").fetchone()
+    (stored,) = accounts.db.execute("SELECT password_hash FROM staff").fetchone()
     assert "a long enough password" not in stored and stored.startswith("scrypt$")
 
 
@@ -85,7 +86,7 @@ def test_authenticate(accounts):
 def test_sessions_expire_when_idle_and_after_twelve_hours(accounts, clock):
     accounts.add("suzuki", "鈴木", "a long enough password")
     token, session = accounts.create_session("suzuki", idle_minutes=60)
-    (stored,) = accounts.db.conn.execute("SELECT token_hash FROM staff_sessions").fetchone()
+    (stored,) = accounts.db.execute("SELECT token_hash FROM staff_sessions").fetchone()
     assert stored != token and len(stored) == 64  # only the hash is stored
     assert accounts.session(token, 60)[1].username == "suzuki"
     clock.now += dt.timedelta(minutes=59)

@@ -1,4 +1,5 @@
-"""HandoffStore on a real SQLite file: queue, claim race, tickets, audit, restart."""
+"""HandoffStore on both backends (a real SQLite file, a real PostgreSQL): queue, claim race,
+tickets, audit, restart."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def clock():
 
 
 @pytest.fixture
-def path(tmp_path):
-    return tmp_path / "madoguchi.db"
+def path(database_target):
+    """The SQLite file, or the PostgreSQL URL (tests/conftest.py: every test runs on both)."""
+    return database_target
 
 
 @pytest.fixture
@@ -281,7 +283,7 @@ def test_state_survives_reopening_the_file(path):
     s1 = HandoffStore.open(path)
     h = s1.request("c1", "rest", None, "requested", "q")
     s1.claim(h.id, "tanaka")
-    s1.db.conn.close()
+    s1.db.close()
     s2 = HandoffStore.open(path)
     assert s2.get(h.id).claimed_by == "tanaka"
     assert s2.claim(h.id, "suzuki") is False
