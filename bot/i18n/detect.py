@@ -194,3 +194,29 @@ def conversation_language(turns: Iterable[Turn], default: str = DEFAULT) -> str:
     for turn in turns:
         current, locked = next_language(current, locked, turn)
     return current or default
+
+
+SET_LANGUAGE_INTENT = "set_language"
+LANGUAGE_ENTITY = "language"
+
+
+def turns_from_events(events: Iterable[dict]) -> list[Turn]:
+    """The resident's messages of the current session, from Rasa's tracker events (dicts).
+
+    ``/set_language{"language": "vi"}`` (the widget's menu, LINE's quick reply) is an
+    explicit choice; every other message counts by its text.
+    """
+    turns: list[Turn] = []
+    for event in events or []:
+        kind = event.get("event")
+        if kind == "session_started":
+            turns = []  # a new session starts in the default language again
+        if kind != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        chosen = None
+        if (parse.get("intent") or {}).get("name") == SET_LANGUAGE_INTENT:
+            chosen = next((str(e.get("value")) for e in parse.get("entities") or []
+                           if e.get("entity") == LANGUAGE_ENTITY and e.get("value")), None)
+        turns.append(Turn(event.get("text") or "", chosen))
+    return turns
