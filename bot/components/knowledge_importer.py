@@ -2,7 +2,9 @@
 
 Configured in ``config.yml`` under ``importers``. Every question and paraphrase becomes an
 example of the intent ``faq`` carrying its ``faq_id``; the canonical question also carries
-the answer, category and department. Because these are ordinary training data, Rasa's
+the answer, category and department. The translated questions and paraphrases of
+``knowledge/i18n/`` are examples too (after the Japanese ones), so a question in another
+language also meets its FAQ by words, not only through the sentence encoder. Because these are ordinary training data, Rasa's
 fingerprinting retrains exactly when the knowledge base changes, and nothing generated
 is written to disk or edited by hand.
 """
@@ -26,8 +28,17 @@ FAQ_ID = "faq_id"
 FAQ_META = "faq_meta"
 
 
-def faq_training_data(kb: KnowledgeBase) -> TrainingData:
-    """One training example per FAQ question and paraphrase."""
+def _translated_utterances(kb: KnowledgeBase, faq_id: str) -> list[str]:
+    """Every translated question and paraphrase of an FAQ (stale ones too: a question rarely
+    changes meaning when the answer is updated, and only its answer is then held back)."""
+    if kb.translations is None:
+        return []
+    return [u for language in kb.translations.faqs
+            for u in (kb.translations.any(language, faq_id).utterances if kb.translations.any(language, faq_id) else ())]
+
+
+def faq_training_data(kb: KnowledgeBase, translations: bool = True) -> TrainingData:
+    """One training example per FAQ question and paraphrase (and translated ones, unless not wanted)."""
     examples = []
     for faq in kb.faqs:
         meta = {
@@ -36,7 +47,8 @@ def faq_training_data(kb: KnowledgeBase) -> TrainingData:
             "question": faq.question,
             "answer": faq.answer,
         }
-        for i, text in enumerate(dict.fromkeys(faq.utterances)):
+        texts = [*faq.utterances, *(_translated_utterances(kb, faq.id) if translations else [])]
+        for i, text in enumerate(dict.fromkeys(texts)):
             data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id}
             if i == 0:
                 data[FAQ_META] = meta
