@@ -41,6 +41,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             "MADOGUCHI_ACTIONS_PORT": str(settings.actions_port),
             "MADOGUCHI_CONSOLE_PORT": str(settings.console_port),
             "MADOGUCHI_ACTION_RETRY_SECONDS": str(settings.action_retry_seconds),
+            "MADOGUCHI_INDEX_TRANSLATIONS": "true" if settings.index_translations else "false",
             "SANIC_HOST": settings.host,
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONWARNINGS": "ignore",
