@@ -714,6 +714,7 @@
 
   // The resident chose a language: the widget and the assistant both switch (the choice wins over detection).
   function chooseLanguage(code) {
+    state.furigana = null; // back to the language's default: on in やさしい日本語, off otherwise
     setLanguage(code);
     send('/set_language{"language": "' + state.language + '"}', false);
   }
