@@ -96,6 +96,7 @@ def answer_message(faq: Faq, kb: KnowledgeBase, confidence: float | None, candid
             candidates=candidates,
             language=language,
             question=faq.question,
+            shown_question=shown.question,  # in the resident's language when translated
             category=faq.category,
             department=_department_json(dept),
             url=faq.url,
