@@ -36,7 +36,7 @@ SOURCE_HASH_LENGTH = 12
 FILE_KEYS = ("language", "faqs")
 FAQ_KEYS = ("id", "source", "question", "answer", "paraphrases")
 CITY_KEYS = ("language", "city", "departments", "values")
-CITY_FIELD_KEYS = ("name", "general_contact", "emergency")
+CITY_FIELD_KEYS = ("name", "general_contact", "emergency", "office_hours", "address", "website")
 DEPARTMENT_KEYS = ("name", "place", "hours")
 _HEX = re.compile(rf"^[0-9a-f]{{{SOURCE_HASH_LENGTH}}}$")
 
@@ -277,11 +277,25 @@ def _load_city_translation(path: Path, rel: str, language: str, kb: KnowledgeBas
                            _text(city.get("emergency")), departments, values)
 
 
+def _glossary_mapping(terms: list, rel: str, problems: list[Problem]) -> dict:
+    """The list form (``- ja: 住民票\n  en: …``) as the mapping form (``住民票: {en: …}``)."""
+    mapping: dict = {}
+    for entry in terms:
+        if not isinstance(entry, dict) or not _text(entry.get("ja")):
+            problems.append(Problem(rel, _line(entry), "用語は ja:（日本語の用語）と言語ごとの訳語（en: …）で書いてください。"))
+            continue
+        mapping[_text(entry["ja"])] = {k: v for k, v in entry.items() if k != "ja"}
+    return mapping
+
+
 def _load_glossary(path: Path, rel: str, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """``terms:`` as a mapping (用語: {言語: 訳語}) or as a list (- ja: 用語, en: …)."""
     data = _load_yaml(path, problems, rel)
     if data is None:
         return {}
     terms = data.get("terms") if isinstance(data, dict) else None
+    if isinstance(terms, list):
+        terms = _glossary_mapping(terms, rel, problems)
     if not isinstance(terms, dict):
         problems.append(Problem(rel, 1, "glossary.yml には terms:（用語: {言語: 訳語}）が必要です。"))
         return {}
@@ -292,7 +306,7 @@ def _load_glossary(path: Path, rel: str, problems: list[Problem]) -> dict[str, d
             continue
         for lang in renderings:
             if lang not in TRANSLATED:
-                problems.append(Problem(rel, _line(renderings, lang), f"用語「{term}」: 言語 '{lang}' は使えません"
+                problems.append(Problem(rel, _line(renderings, lang) if hasattr(renderings, "lc") else _line(terms), f"用語「{term}」: 言語 '{lang}' は使えません"
                                         f"（使える言語: {', '.join(TRANSLATED)}）。"))
         glossary[str(term)] = {str(k): _text(v) for k, v in renderings.items() if str(k) in TRANSLATED and _text(v)}
     return glossary

@@ -123,3 +123,12 @@ def test_no_i18n_folder_is_fine(kb_dir):
     shutil.rmtree(kb_dir / "i18n")
     result = load_knowledge(kb_dir)
     assert result.problems == [] and result.kb.translations.faqs == {}
+
+
+def test_glossary_as_a_list_of_terms(kb_dir):
+    write(kb_dir, "glossary.yml", "language_pairs: [en, ja-easy]\nterms:\n  - ja: 住民票\n    en: resident record (juminhyo)\n"
+                                  "    ja-easy: 住民票（じゅうみんひょう）\n  - en: no term\n")
+    result = load_knowledge(kb_dir)
+    assert result.kb.translations.glossary["住民票"] == {"en": "resident record (juminhyo)", "ja-easy": "住民票（じゅうみんひょう）"}
+    assert [str(p) for p in result.problems] == [
+        "knowledge/i18n/glossary.yml:6: 用語は ja:（日本語の用語）と言語ごとの訳語（en: …）で書いてください。"]
