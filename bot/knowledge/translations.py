@@ -376,7 +376,18 @@ def _glossary_misses(faq: Faq, t: FaqTranslation, glossary: dict[str, dict[str, 
     translated = f"{t.question}\n{t.answer}".casefold()
     return [GlossaryMiss(faq.id, t.location, term, renderings[language])
             for term, renderings in glossary.items()
-            if term in japanese and language in renderings and renderings[language].casefold() not in translated]
+            if term in japanese and language in renderings
+            and not any(form in translated for form in _rendering_forms(renderings[language]))]
+
+
+def _rendering_forms(rendering: str) -> list[str]:
+    """What counts as using a rendering: any of its " / " alternatives, with or without
+    the parenthesised romanisation ("resident tax (juminzei)" → "resident tax")."""
+    forms = []
+    for alternative in rendering.split(" / "):
+        alternative = alternative.strip().casefold()
+        forms += [alternative, re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", alternative)]
+    return [f for f in forms if f]
 
 
 def coverage_as_dict(report: list[LanguageCoverage]) -> list[dict[str, Any]]:
