@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import entity, language_of, send
+from actions.base import language_of, send
 from actions.knowledge import knowledge
 from bot import replies
 
