@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.i18n.detect import conversation_language, turns_from_events
 from bot.replies import BotMessage
 
 PARSE_KEY = "madoguchi"
@@ -26,3 +27,8 @@ def entity(tracker: Tracker, name: str) -> str | None:
         if e.get("entity") == name and e.get("value"):
             return str(e["value"])
     return None
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language: chosen, or detected from the resident's messages."""
+    return conversation_language(turns_from_events(tracker.events))

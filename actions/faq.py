@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import decision_of, entity, send
+from actions.base import decision_of, entity, language_of, send
 from actions.knowledge import knowledge
 from bot.knowledge.decision import ReplyType
 from bot.knowledge.model import KnowledgeBase
@@ -61,6 +61,7 @@ class ActionAnswerFaq(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = knowledge()
+        language = language_of(tracker)
         decision = decision_of(tracker)
         kind = decision.get("type")
         candidates = decision.get("candidates") or []
@@ -68,19 +69,19 @@ class ActionAnswerFaq(Action):
         faqs = kb.by_id()
         if kind == ReplyType.ANSWER.value and decision.get("faq_id") in faqs:
             faq = faqs[decision["faq_id"]]
-            send(dispatcher, replies.answer_message(faq, kb, confidence, candidates))
+            send(dispatcher, replies.answer_message(faq, kb, confidence, candidates, language=language))
             _log(tracker, Outcome.ANSWER, _ranking(decision, faqs, candidates), faq_id=faq.id, department=faq.department,
                  category=faq.category, confidence=confidence, reason=decision.get("reason"))
             return _answered(faq.id, faq.department)
         if kind == ReplyType.CLARIFY.value:
             offered = [c for c in candidates if c.get("faq_id") in faqs]
             if len(offered) >= 2:
-                send(dispatcher, replies.clarify_message(offered, confidence))
+                send(dispatcher, replies.clarify_message(offered, confidence, language=language, kb=kb))
                 _log(tracker, Outcome.CLARIFY, _ranking(decision, faqs, offered), department=decision.get("department"),
                      category=_category(kb, decision, offered), confidence=confidence, reason=decision.get("reason"))
                 return [SlotSet("last_department", decision.get("department"))]
         if kind == ReplyType.UNCLEAR.value:
-            send(dispatcher, replies.unclear_message())
+            send(dispatcher, replies.unclear_message(language))
             _log(tracker, Outcome.UNCLEAR, _ranking(decision, faqs, candidates), reason=decision.get("reason"), confidence=confidence)
             return []
         _log(tracker, Outcome.CANNOT_ANSWER, _ranking(decision, faqs, candidates), department=decision.get("department"),
@@ -94,6 +95,7 @@ class ActionAnswerFaq(Action):
                 confidence=confidence,
                 candidates=candidates,
                 reason=decision.get("reason") or "",
+                language=language,
             ),
         )
         return [SlotSet("last_department", decision.get("department"))]
@@ -107,12 +109,13 @@ class ActionChooseFaq(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = knowledge()
+        language = language_of(tracker)
         faq_id = entity(tracker, "faq_id")
         faq = kb.by_id().get(faq_id or "")
         if faq is None:
-            send(dispatcher, replies.faq_not_found_message(kb))
+            send(dispatcher, replies.faq_not_found_message(kb, language))
             return []
-        send(dispatcher, replies.answer_message(faq, kb, 1.0))
+        send(dispatcher, replies.answer_message(faq, kb, 1.0, language=language))
         record_next_safely(tracker.sender_id, NextAction.PICKED_CANDIDATE.value, faq.id)
         return _answered(faq.id, faq.department)
 
@@ -128,7 +131,8 @@ class ActionNoneOfThese(Action):
         send(
             dispatcher,
             replies.cannot_answer_message(
-                kb, department_id=tracker.get_slot("last_department"), confidence=None, reason="none_of_these"
+                kb, department_id=tracker.get_slot("last_department"), confidence=None, reason="none_of_these",
+                language=language_of(tracker),
             ),
         )
         record_next_safely(tracker.sender_id, NextAction.NONE_OF_THESE.value)

@@ -14,11 +14,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationResumed, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import decision_of, entity, send
+from actions.base import decision_of, entity, language_of, send
 from actions.knowledge import knowledge
 from bot import replies
 from bot.handoff import replies as handoff_replies
-from bot.handoff.calendar import OfficeCalendar, describe_date
+from bot.handoff.calendar import OfficeCalendar
+from bot.handoff.replies import describe_date
+from bot.i18n.languages import JA
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,8 +78,8 @@ def reply_date(cal: OfficeCalendar, when: dt.datetime) -> dt.date:
     return cal.add_working_days(when, days)
 
 
-def reply_by(cal: OfficeCalendar, when: dt.datetime) -> str:
-    return describe_date(reply_date(cal, when))
+def reply_by(cal: OfficeCalendar, when: dt.datetime, language: str = JA) -> str:
+    return describe_date(reply_date(cal, when), language)
 
 
 class ActionUrgent(Action):
@@ -92,12 +94,13 @@ class ActionUrgent(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = knowledge()
+        language = language_of(tracker)
         signals = decision_of(tracker).get("signals") or {}
-        send(dispatcher, handoff_replies.emergency_message(kb, signals.get("urgent") or ""))
+        send(dispatcher, handoff_replies.emergency_message(kb, signals.get("urgent") or "", language))
         faq = kb.by_id().get(signals.get("faq_id") or "")
         if faq is None:
             return []
-        send(dispatcher, replies.answer_message(faq, kb, signals.get("faq_confidence"), []))
+        send(dispatcher, replies.answer_message(faq, kb, signals.get("faq_confidence"), [], language=language))
         return [SlotSet("last_faq_id", faq.id), SlotSet("last_department", faq.department)]
 
 
@@ -109,6 +112,7 @@ class ActionRequestHuman(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = knowledge()
+        language = language_of(tracker)
         dept_id = tracker.get_slot("last_department")
         department = kb.departments.get(dept_id or "")
         question = last_question(tracker)
@@ -118,12 +122,13 @@ class ActionRequestHuman(Action):
         _record_review(tracker, question or "（担当者との会話を希望）", dept_id)
         if not cal.is_open(current):
             opens = cal.next_opening(current)
-            opens_at = f"{describe_date(opens.date())} {opens.strftime('%H:%M')}"
-            send(dispatcher, handoff_replies.closed_offer_message(kb, department, opens_at, reply_by(cal, current)))
+            opens_at = f"{describe_date(opens.date(), language)} {opens.strftime('%H:%M')}"
+            send(dispatcher, handoff_replies.closed_offer_message(kb, department, opens_at, reply_by(cal, current, language),
+                                                                  language))
             return []
         handoff = store().request(tracker.sender_id, channel, dept_id, "requested", question)
         ahead = store().queue_position(handoff.id)
-        send(dispatcher, handoff_replies.queued_message(kb, department, ahead, handoff.id))
+        send(dispatcher, handoff_replies.queued_message(kb, department, ahead, handoff.id, language))
         return [SlotSet("handoff_id", str(handoff.id))]
 
 
@@ -132,11 +137,13 @@ class ActionHandoffCancel(Action):
         return "action_handoff_cancel"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        language = language_of(tracker)
         cancelled = store().cancel(tracker.sender_id)
         if cancelled is None and tracker.active_loop.get("name") is None:
-            send(dispatcher, handoff_replies.nothing_to_cancel_message())
+            send(dispatcher, handoff_replies.nothing_to_cancel_message(language))
         else:
-            send(dispatcher, handoff_replies.cancelled_message("担当者へのおつなぎ" if cancelled else "伝言"))
+            send(dispatcher, handoff_replies.cancelled_message(handoff_replies.HANDOFF if cancelled else handoff_replies.TICKET,
+                                                               language))
         events = [SlotSet("handoff_id", None), SlotSet("ticket_question", None), ActiveLoop(None), SlotSet("requested_slot", None)]
         if tracker.is_paused():
             # Staff held the conversation; the resident's own cancel is the one message that
@@ -153,18 +160,19 @@ class ActionCreateTicket(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = knowledge()
+        language = language_of(tracker)
         question = (tracker.get_slot("ticket_question") or "").strip()
         dept_id = tracker.get_slot("last_department")
         if not question:
-            send(dispatcher, handoff_replies.nothing_to_cancel_message())
+            send(dispatcher, handoff_replies.nothing_to_cancel_message(language))
             return []
         channel = tracker.get_latest_input_channel() or "rest"
         cal, current = calendar(), now()
         due = reply_date(cal, current)
         ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat", expected_by=due.isoformat())
         store().cancel(tracker.sender_id)  # a waiting hand-off, if any, is replaced by the ticket
-        send(dispatcher, handoff_replies.ticket_created_message(ticket.id, describe_date(due),
-                                                               kb.departments.get(dept_id or ""), kb))
+        send(dispatcher, handoff_replies.ticket_created_message(ticket.id, describe_date(due, language),
+                                                               kb.departments.get(dept_id or ""), kb, language))
         return [SlotSet("ticket_question", None)]
 
 
@@ -175,5 +183,18 @@ class ActionTicketCancel(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         raw = entity(tracker, "ticket_id")
         ok = raw is not None and raw.isdigit() and store().cancel_ticket(int(raw), tracker.sender_id)
-        send(dispatcher, handoff_replies.cancelled_message("伝言") if ok else handoff_replies.nothing_to_cancel_message())
+        language = language_of(tracker)
+        send(dispatcher, handoff_replies.cancelled_message(handoff_replies.TICKET, language) if ok
+             else handoff_replies.nothing_to_cancel_message(language))
+        return []
+
+
+class ActionAskTicketQuestion(Action):
+    """The ticket form asks for the question, in the conversation's language."""
+
+    def name(self) -> Text:
+        return "action_ask_ticket_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        send(dispatcher, handoff_replies.ask_ticket_question_message(language_of(tracker)))
         return []

@@ -12,6 +12,8 @@ Rasa process, :func:`install` wraps ``RemoteAction.run`` so that:
 2. **Never lose a left message.** If ``action_create_ticket`` still cannot run remotely,
    the same action class (``actions.handoff.ActionCreateTicket``) runs here, in the Rasa
    process, on the same database: the ticket is stored and the resident gets its number.
+   The same holds for the texts that used to be the domain's responses (the form's
+   question, greetings, 「お役に立ててよかったです」, the language choice): they run here.
 3. **Always reply.** Any other action that cannot run ends with the reply contract's
    ``error`` message (「申し訳ありません。ただいま応答できません…」), never ``[]``.
 """
@@ -28,7 +30,15 @@ from bot.channels.common import PROCESSING_FAILED_TEXT
 logger = logging.getLogger(__name__)
 
 # Actions that must not fail with the action server: run in the Rasa process instead.
-LOCAL_FALLBACKS = {"action_create_ticket": ("actions.handoff", "ActionCreateTicket")}
+LOCAL_FALLBACKS = {
+    "action_create_ticket": ("actions.handoff", "ActionCreateTicket"),
+    # Texts that were the domain's responses before they came in the resident's language
+    # (bot/i18n): pure, so they still work without the action server, as responses did.
+    "action_ask_ticket_question": ("actions.handoff", "ActionAskTicketQuestion"),
+    "action_smalltalk": ("actions.human", "ActionSmalltalk"),
+    "action_feedback_positive": ("actions.human", "ActionFeedbackPositive"),
+    "action_set_language": ("actions.human", "ActionSetLanguage"),
+}
 
 _installed = False
 

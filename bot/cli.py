@@ -238,13 +238,21 @@ def kb() -> None:
 
 
 @kb.command("check")
+@click.option("--missing", "list_missing", is_flag=True,
+              help="Also list every FAQ without a translation, per language (default: counts only).")
 @click.pass_context
-def kb_check(ctx: click.Context) -> None:
+def kb_check(ctx: click.Context, list_missing: bool) -> None:
     """Validate the knowledge base; prints every problem with file and line.
+
+    Also reports translations (knowledge/i18n/): stale ones (the Japanese question or
+    answer changed after the translation was made) with their file and line, and how
+    many FAQs have no translation per language. These are warnings: they do not fail
+    the check, residents get the Japanese answer with a note meanwhile.
 
     \b
     Example:
         bot kb check
+        bot kb check --missing
         bot --knowledge-dir other/knowledge kb check
     """
     from bot.knowledge.loader import load_knowledge
@@ -261,6 +269,25 @@ def kb_check(ctx: click.Context) -> None:
     n = len(result.kb.faqs)
     paraphrases = sum(len(f.paraphrases) for f in result.kb.faqs)
     click.echo(f"OK: {n} FAQs, {paraphrases} paraphrases, {len(result.kb.departments)} departments")
+    _report_translations(result.kb, list_missing)
+
+
+def _report_translations(kb_, list_missing: bool) -> None:
+    """Stale and missing translations, as warnings (they never fail `bot kb check`)."""
+    from bot.knowledge.translations import translation_coverage
+
+    if kb_.translations is None or not kb_.translations.faqs:
+        return
+    for c in translation_coverage(kb_):
+        click.echo(f"translations {c.language}: {c.current}/{c.total} current, {len(c.stale)} stale, {len(c.missing)} missing")
+        for st in c.stale:
+            click.echo(f"  {st.location}: STALE {c.language} '{st.faq_id}': 日本語の質問・回答が変わりました"
+                       f"（翻訳の source {st.source}、今の日本語 {st.current}）。訳を見直して source を更新してください。")
+        for g in c.glossary_misses:
+            click.echo(f"  {g.location}: {c.language} '{g.faq_id}': 用語「{g.term}」の訳語 '{g.rendering}' が使われていません（glossary.yml）。")
+        if list_missing:
+            for faq_id in c.missing:
+                click.echo(f"  MISSING {c.language} '{faq_id}'")
 
 
 @kb.command("import")
@@ -324,6 +351,9 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
     except MadoguchiError as exc:
         raise _fail(exc) from None
     st = knowledge_stats(kb_)
+    from bot.knowledge.translations import coverage_as_dict, translation_coverage
+
+    st["translations"] = coverage_as_dict(translation_coverage(kb_))
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
@@ -341,6 +371,10 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"not reviewed for over a year: {len(stale)}")
     for f in stale:
         click.echo(f"  {f['id']}  (reviewed {f['reviewed'] or 'never'})  {f['source']}")
+    click.echo("translation coverage (current / FAQs):")
+    for t in st["translations"]:
+        click.echo(f"  {t['language']:8s} {t['current']:4d}/{t['faqs']}  {t['share']:6.1%}  "
+                   f"({t['stale']} stale, {t['missing']} missing)")
 
 
 # --------------------------------------------------------------------------- quality

@@ -57,6 +57,11 @@ class Settings:
     # (staff replies, hand-off notices) fanned out to every Rasa process, so a resident's
     # open stream gets them wherever it is connected. Empty: one process, in memory.
     redis_url: str = ""
+    # Training: also put the translated questions of knowledge/i18n/ into the FAQ index
+    # (they always train the intent classifier). Off by default: they dilute the Japanese
+    # word scores of the FAQs that have them, so recalibrate (`bot calibrate`) when turning
+    # it on (docs/knowledge-format.md, "Translations").
+    index_translations: bool = False
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -71,13 +76,17 @@ class Settings:
             try:
                 if isinstance(default, Path):
                     values[f.name] = Path(raw)
+                elif isinstance(default, bool):
+                    if raw.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+                        raise ValueError(raw)
+                    values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
                 else:
                     values[f.name] = raw
             except ValueError:
                 raise ConfigError(
-                    f"MADOGUCHI_{f.name.upper()} must be a number; got {raw!r}",
+                    f"MADOGUCHI_{f.name.upper()} must be {'true or false' if isinstance(default, bool) else 'a number'}; got {raw!r}",
                     hint=f"unset it to use the default {default}",
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -44,6 +44,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             "MADOGUCHI_DATABASE_URL": settings.database_url,
             "MADOGUCHI_TRACKER_DB": settings.tracker_db,
             "MADOGUCHI_REDIS_URL": settings.redis_url,
+            "MADOGUCHI_INDEX_TRANSLATIONS": "true" if settings.index_translations else "false",
             "SANIC_HOST": settings.host,
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONWARNINGS": "ignore",

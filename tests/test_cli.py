@@ -34,7 +34,35 @@ def test_every_command_has_help_with_example(path, cmd):
 def test_kb_check_ok(fixture_kb_dir):
     result = invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "check")
     assert result.exit_code == 0
-    assert result.output.strip() == "OK: 9 FAQs, 27 paraphrases, 3 departments"
+    assert result.output.splitlines()[0] == "OK: 9 FAQs, 27 paraphrases, 3 departments"
+
+
+def test_kb_check_reports_stale_and_missing_translations_without_failing(fixture_kb_dir):
+    result = invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "check")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "translations vi: 3/9 current, 1 stale, 5 missing" in lines
+    assert "translations en: 2/9 current, 0 stale, 7 missing" in lines
+    assert "translations ja-easy: 1/9 current, 0 stale, 8 missing" in lines
+    [stale] = [line for line in lines if "STALE" in line]
+    assert stale.startswith("  knowledge/i18n/vi/gomi.yml:14: STALE vi 'gomi-spray':")
+    assert "0123abcd4567" in stale and "bfd6a320218b" in stale
+    assert not any("MISSING" in line for line in lines)
+
+
+def test_kb_check_missing_lists_untranslated_faqs(fixture_kb_dir):
+    result = invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "check", "--missing")
+    assert "  MISSING vi 'tennyu-deadline'" in result.output.splitlines()
+    assert "  MISSING vi 'juminhyo-get'" not in result.output.splitlines()
+
+
+def test_kb_check_fails_on_a_broken_translation(tmp_path, fixture_kb_dir):
+    shutil.copytree(fixture_kb_dir, tmp_path / "k")
+    path = tmp_path / "k" / "i18n" / "en" / "shimin.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("The fee is {{fee_juminhyo}}.", "The fee is 300 yen."), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--knowledge-dir", str(tmp_path / "k"), "kb", "check"])
+    assert result.exit_code == 1
+    assert "k/i18n/en/shimin.yml:6: en の FAQ 'juminhyo-get': 差し込み項目が日本語の回答と違います（ありません: {{fee_juminhyo}}）" in result.output
 
 
 def test_kb_check_reports_problems_with_file_and_line(tmp_path, fixture_kb_dir):
@@ -65,6 +93,14 @@ def test_kb_stats_text(fixture_kb_dir):
     result = invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "stats")
     assert result.output.startswith("9 FAQs, 27 paraphrases, 3 departments")
     assert "not reviewed for over a year: 1" in result.output
+    assert "  vi          3/9   33.3%  (1 stale, 5 missing)" in result.output.splitlines()
+
+
+def test_kb_stats_json_has_translation_coverage(fixture_kb_dir):
+    data = json.loads(invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "stats", "--json").output)
+    by_language = {t["language"]: t for t in data["translations"]}
+    assert list(by_language) == ["ja-easy", "en", "zh-Hans", "ko", "vi", "pt-BR", "fil"]
+    assert by_language["vi"] == {"language": "vi", "faqs": 9, "current": 3, "stale": 1, "missing": 5, "share": 0.333}
 
 
 def test_kb_import_cli(tmp_path):

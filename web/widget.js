@@ -61,8 +61,22 @@
     tooLong: "メッセージが長すぎます。{max}文字以内で入力してください。",
     disconnected: "接続が切れました。再接続しています…",
     reconnected: "再接続しました。",
-    newMessage: "新しいメッセージが届きました。"
+    newMessage: "新しいメッセージが届きました。",
+    language: "言語（Language）",
+    easyJapanese: "やさしい日本語",
+    furigana: "ふりがな",
+    settings: "表示の設定"
   };
+  // The texts above are the Japanese of the catalogue (bot/i18n/messages/ja.yml, keys
+  // widget.*; a test keeps them equal). Other languages come from the server: texts?lang=…
+  var JAPANESE = "ja";
+  var EASY_JAPANESE = "ja-easy";
+  var LANGUAGES = [ // shown before the server's list arrives (the same as bot/i18n/languages.py)
+    { code: "ja", name: "日本語", lang: "ja" }, { code: "ja-easy", name: "やさしい日本語", lang: "ja" },
+    { code: "en", name: "English", lang: "en" }, { code: "zh-Hans", name: "简体中文", lang: "zh-Hans" },
+    { code: "ko", name: "한국어", lang: "ko" }, { code: "vi", name: "Tiếng Việt", lang: "vi" },
+    { code: "pt-BR", name: "Português (Brasil)", lang: "pt-BR" }, { code: "fil", name: "Filipino", lang: "fil" }
+  ];
 
   // ---------------------------------------------------------------- configuration
   function camel(name) {
@@ -98,7 +112,8 @@
   }
 
   var config = readConfig();
-  var T = config.texts;
+  var JAPANESE_TEXTS = config.texts; // the defaults with the city's own wording
+  var T = JAPANESE_TEXTS;
 
   function fill(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (m, k) {
@@ -120,7 +135,8 @@
   })();
 
   function freshState() {
-    return { v: STORAGE_VERSION, sender: null, messages: [], lastEventId: null, open: false, largeText: false, unread: 0, seq: 0 };
+    return { v: STORAGE_VERSION, sender: null, messages: [], lastEventId: null, open: false, largeText: false, unread: 0, seq: 0,
+             language: JAPANESE, furigana: null };
   }
 
   function loadState() {
@@ -191,8 +207,13 @@
   }
 
   // Text with line breaks kept (CSS pre-wrap) and http(s) addresses as links.
-  function richText(text) {
-    var node = el("p", { class: "mdg-text" });
+  function richText(text, lang) {
+    var node = el("p", { class: "mdg-text", lang: lang || null });
+    appendRich(node, text);
+    return node;
+  }
+
+  function appendRich(node, text) {
     var parts = String(text || "").split(/(https?:\/\/[^\s　、。「」()（）<>]+)/);
     parts.forEach(function (part, i) {
       if (i % 2 === 1 && safeUrl(part)) {
@@ -201,7 +222,34 @@
         node.appendChild(document.createTextNode(part));
       }
     });
+  }
+
+  // Japanese text with furigana: [[text, reading], …] from the server (bot/i18n/furigana.py).
+  function rubyText(segments, lang) {
+    var node = el("p", { class: "mdg-text mdg-ruby", lang: lang || "ja" });
+    segments.forEach(function (segment) {
+      if (!Array.isArray(segment)) { return; }
+      var base = String(segment[0] || "");
+      var reading = String(segment[1] || "");
+      if (reading) {
+        node.appendChild(el("ruby", {}, [base, el("rt", { text: reading })]));
+      } else {
+        appendRich(node, base);
+      }
+    });
     return node;
+  }
+
+  function furiganaOn() {
+    return state.furigana === null || state.furigana === undefined ? state.language === EASY_JAPANESE : !!state.furigana;
+  }
+
+  // The body of a bot message, with furigana when they are on and the server sent them.
+  function bodyText(text, custom, lang) {
+    if (furiganaOn() && Array.isArray(custom.ruby) && custom.ruby.length) {
+      return rubyText(custom.ruby, lang);
+    }
+    return richText(text, lang);
   }
 
   function telLink(phone) {
@@ -230,6 +278,17 @@
     onclick: function () { setLargeText(!state.largeText); }
   }, [T.largeText]);
   var newButton = el("button", { type: "button", class: "mdg-tool mdg-new", onclick: newConversation }, [T.newConversation]);
+  var languageLabel = el("label", { for: "mdg-language", class: "mdg-language-label", text: T.language });
+  var languageSelect = el("select", { id: "mdg-language", class: "mdg-tool mdg-language" });
+  languageSelect.addEventListener("change", function () { chooseLanguage(languageSelect.value); });
+  var easyButton = el("button", {
+    type: "button", class: "mdg-tool mdg-easy", "aria-pressed": "false", lang: "ja",
+    onclick: function () { chooseLanguage(state.language === EASY_JAPANESE ? JAPANESE : EASY_JAPANESE); }
+  }, ["やさしい日本語"]);
+  var furiganaButton = el("button", {
+    type: "button", class: "mdg-tool mdg-furigana", "aria-pressed": "false",
+    onclick: function () { setFurigana(!furiganaOn()); }
+  }, [T.furigana]);
   var closeButton = el("button", { type: "button", class: "mdg-tool mdg-close", onclick: function () { closePanel(true); } }, [T.close]);
 
   var handoffBar = el("div", { class: "mdg-handoff-bar", hidden: true });
@@ -246,19 +305,21 @@
   var form = el("form", { class: "mdg-form", novalidate: true }, [
     el("label", { for: "mdg-input", class: "mdg-sr", text: T.inputLabel }), input, sendButton
   ]);
+  var privacyNote = el("p", { class: "mdg-note", text: T.privacyNote });
   var panel = el("div", {
     id: "mdg-panel", class: "mdg-panel", role: "dialog", "aria-modal": "false",
     "aria-labelledby": "mdg-title", hidden: true
   }, [
     el("div", { class: "mdg-header" }, [
       el("div", { class: "mdg-header-row" }, [titleEl, closeButton]),
-      el("div", { class: "mdg-tools" }, [largeButton, newButton])
+      el("div", { class: "mdg-tools", role: "group", "aria-label": T.settings }, [largeButton, newButton]),
+      el("div", { class: "mdg-tools mdg-lang-tools" }, [languageLabel, languageSelect, easyButton, furiganaButton])
     ]),
     handoffBar,
     log,
     statusEl,
     form,
-    el("p", { class: "mdg-note", text: T.privacyNote })
+    privacyNote
   ]);
   var announcer = el("div", { class: "mdg-sr", role: "status", "aria-live": "polite" });
   var container = el("div", { class: "mdg mdg-" + config.position, lang: "ja" }, [launcher, panel, announcer]);
@@ -294,7 +355,7 @@
   function renderMessage(record) {
     if (record.role === "user") {
       return el("div", { class: "mdg-msg mdg-user", "data-id": record.id }, [
-        hidden(T.you + "："), richText(record.text)
+        hidden(T.you + "："), richText(record.text, record.lang)
       ]);
     }
     if (record.role === "notice") {
@@ -304,6 +365,7 @@
     var type = custom.type || "text";
     var body = [];
     var cls = "mdg-msg mdg-bot mdg-type-" + String(type).replace(/[^a-z_]/g, "");
+    var lang = validLang(custom.lang) || JAPANESE; // the message's language (staff write Japanese)
     if (type === "staff") {
       var who = custom.staff_name ? fill(T.staffNamed, { name: custom.staff_name }) : T.staff;
       body.push(el("p", { class: "mdg-from mdg-from-staff" }, [staffIcon(), who]));
@@ -314,7 +376,13 @@
     if (type === "handoff") {
       body.push(handoffStatus(custom));
     }
-    body.push(richText(type === "answer" ? answerBody(record.text, custom) : record.text));
+    if (type === "answer" && typeof custom.body === "string") {
+      // The answer's own text (Japanese when not yet translated), then the note in the resident's language.
+      body.push(bodyText(custom.body, custom, validLang(custom.body_lang) || lang));
+      if (custom.note) { body.push(el("p", { class: "mdg-note-translation", lang: lang, text: String(custom.note) })); }
+    } else {
+      body.push(bodyText(type === "answer" ? answerBody(record.text, custom) : record.text, custom, lang));
+    }
     if (type === "answer") {
       body.push(answerDetails(custom));
     }
@@ -327,7 +395,12 @@
     if (type === "answer") {
       body.push(feedbackBlock(record));
     }
-    return el("div", { class: cls, "data-id": record.id }, body);
+    return el("div", { class: cls, "data-id": record.id, lang: lang }, body);
+  }
+
+  // A BCP 47 tag as our server sends them (anything else is not put into the page).
+  function validLang(value) {
+    return typeof value === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(value) ? value : null;
   }
 
   function staffIcon() {
@@ -463,6 +536,11 @@
   }
 
   function addBotMessage(message) {
+    var custom = message.custom && typeof message.custom === "object" ? message.custom : null;
+    if (custom && typeof custom.language === "string" && custom.language !== state.language && isLanguage(custom.language)) {
+      // The assistant answers in the language it detected (or the resident chose): the widget follows.
+      setLanguage(custom.language);
+    }
     return addRecord({
       role: "bot",
       text: String(message.text || ""),
@@ -477,7 +555,7 @@
 
   function renderAll() {
     log.textContent = "";
-    log.appendChild(el("div", { class: "mdg-msg mdg-bot mdg-greeting" }, [hidden(T.bot + "："), richText(T.greeting)]));
+    log.appendChild(el("div", { class: "mdg-msg mdg-bot mdg-greeting", lang: uiLang() }, [hidden(T.bot + "："), richText(T.greeting)]));
     state.messages.forEach(function (record) { log.appendChild(renderMessage(record)); });
     updateHandoffBar();
   }
@@ -582,6 +660,93 @@
     else if (smallScreen.addListener) { smallScreen.addListener(updateModality); }
   }
 
+  // ---------------------------------------------------------------- languages
+  var textsCache = {};
+
+  function isLanguage(code) {
+    return LANGUAGES.some(function (l) { return l.code === code; });
+  }
+
+  function uiLang() {
+    for (var i = 0; i < LANGUAGES.length; i++) {
+      if (LANGUAGES[i].code === state.language) { return LANGUAGES[i].lang; }
+    }
+    return JAPANESE;
+  }
+
+  function fillLanguageMenu() {
+    languageSelect.textContent = "";
+    LANGUAGES.forEach(function (l) {
+      languageSelect.appendChild(el("option", { value: l.code, lang: l.lang, selected: l.code === state.language }, [l.name]));
+    });
+    languageSelect.value = state.language || JAPANESE;
+  }
+
+  // The widget's texts in a language: Japanese is built in, the others come from the catalogue.
+  function loadTexts(code) {
+    if (code === JAPANESE || code === undefined || code === null) { return Promise.resolve(JAPANESE_TEXTS); }
+    if (textsCache[code]) { return Promise.resolve(textsCache[code]); }
+    return fetch(config.server + "texts?lang=" + encodeURIComponent(code)).then(function (resp) {
+      return resp.ok ? resp.json() : null;
+    }).then(function (body) {
+      if (!body || !body.texts) { return JAPANESE_TEXTS; }
+      if (Array.isArray(body.languages) && body.languages.length) { LANGUAGES = body.languages; }
+      var texts = {};
+      var key;
+      for (key in DEFAULT_TEXTS) { texts[key] = DEFAULT_TEXTS[key]; }
+      for (key in body.texts) { texts[key] = String(body.texts[key]); }
+      textsCache[code] = texts;
+      return texts;
+    }).catch(function () { return JAPANESE_TEXTS; });
+  }
+
+  // Show the widget in a language (the assistant's replies follow the conversation).
+  function setLanguage(code) {
+    state.language = isLanguage(code) ? code : JAPANESE;
+    save();
+    var wanted = state.language;
+    return loadTexts(wanted).then(function (texts) {
+      if (state.language !== wanted) { return; } // changed again meanwhile
+      T = texts;
+      applyTexts();
+    });
+  }
+
+  // The resident chose a language: the widget and the assistant both switch (the choice wins over detection).
+  function chooseLanguage(code) {
+    state.furigana = null; // back to the language's default: on in やさしい日本語, off otherwise
+    setLanguage(code);
+    send('/set_language{"language": "' + state.language + '"}', false);
+  }
+
+  function setFurigana(on) {
+    state.furigana = !!on;
+    save();
+    applyTexts();
+  }
+
+  function applyTexts() {
+    container.setAttribute("lang", uiLang());
+    launcherLabel.textContent = T.launcher;
+    titleEl.textContent = T.title;
+    largeButton.textContent = T.largeText;
+    newButton.textContent = T.newConversation;
+    closeButton.textContent = T.close;
+    languageLabel.textContent = T.language;
+    furiganaButton.textContent = T.furigana;
+    easyButton.setAttribute("aria-pressed", state.language === EASY_JAPANESE ? "true" : "false");
+    furiganaButton.setAttribute("aria-pressed", furiganaOn() ? "true" : "false");
+    input.setAttribute("placeholder", T.placeholder);
+    form.querySelector("label").textContent = T.inputLabel;
+    sendButton.textContent = T.send;
+    privacyNote.textContent = T.privacyNote;
+    log.setAttribute("aria-label", T.conversationLabel);
+    panel.querySelector(".mdg-tools").setAttribute("aria-label", T.settings);
+    fillLanguageMenu();
+    updateLauncher();
+    renderAll();
+  }
+
   // ---------------------------------------------------------------- talking to the server
   var pending = 0;
 
@@ -653,10 +818,12 @@
 
   function newConversation() {
     disconnectStream();
-    var keep = { open: state.open, largeText: state.largeText };
+    var keep = { open: state.open, largeText: state.largeText, language: state.language, furigana: state.furigana };
     state = freshState();
     state.open = keep.open;
     state.largeText = keep.largeText;
+    state.language = keep.language;
+    state.furigana = keep.furigana;
     save();
     renderAll();
     setStatus("");
@@ -751,6 +918,7 @@
     var before = state.sender;
     state = loadState();
     state.open = !panel.hidden; // each tab keeps its own panel open or closed
+    setLanguage(state.language);
     renderAll();
     setLargeText(state.largeText);
     updateLauncher();
@@ -768,6 +936,9 @@
   // ---------------------------------------------------------------- start
   function start() {
     document.body.appendChild(host);
+    if (!isLanguage(state.language)) { state.language = JAPANESE; }
+    fillLanguageMenu();
+    if (state.language !== JAPANESE) { setLanguage(state.language); } else { applyTexts(); }
     renderAll();
     setLargeText(state.largeText);
     updateLauncher();
@@ -781,6 +952,7 @@
     close: function () { closePanel(true); },
     send: function (text) { return send(text); },
     newConversation: newConversation,
+    setLanguage: chooseLanguage,
     config: config
   };
 

@@ -11,6 +11,12 @@ Routes of the Sanic blueprint (Rasa mounts it at ``/webhooks/web/``):
   (``Last-Event-ID``, or ``last_event_id=`` after a page change) gets what it missed.
 * ``GET widget.js``, ``widget.css``, ``demo``, ``demo/gomi``: the widget and the demo
   pages of the fictional サンプル市, served from ``web/``.
+* ``GET texts?lang=vi``: the widget's own texts in a language, from the catalogue
+  (bot/i18n/messages/), and the languages for its menu.
+
+Japanese text in the replies (``custom.body`` of an answer, else ``text``) gets its
+furigana as ``custom.ruby``: ``[[text, reading], …]`` (bot/i18n/furigana.py), which the
+widget shows as ``<ruby>`` when the resident turns furigana on.
 
 Pushes are held in the memory of the Rasa process. With several Rasa processes
 (``MADOGUCHI_REDIS_URL``), every push is also published through Redis and delivered by
@@ -40,6 +46,7 @@ from bot.channels.fanout import RedisFanout
 from bot.channels.common import (MAX_BODY_BYTES, InputRejected, body_too_large, parse_json_object, prepare_text,
                                  processing_failed_reply)
 from bot.channels.rest import ContractOutputChannel
+from bot.i18n.languages import JA, LANGUAGES, html_lang, is_supported
 from bot.channels.senders import WEB_SENDER_RE, web_sender  # noqa: F401 - WEB_SENDER_RE re-exported
 from bot.errors import ConfigError
 
@@ -233,6 +240,38 @@ class PushHub:
                 del self._buffers[sender]
 
 
+# --------------------------------------------------------------------------- furigana and texts
+def add_furigana(message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """Put the furigana of a reply's Japanese text in ``custom.ruby`` (nothing for other languages)."""
+    from bot.i18n.furigana import furigana, needs_furigana
+
+    custom = message.get("custom")
+    if not isinstance(custom, dict):
+        return message
+    language = custom.get("body_lang") or custom.get("lang") or JA
+    source = custom.get("body") if isinstance(custom.get("body"), str) else message.get("text")
+    if language == JA and isinstance(source, str) and needs_furigana(source):
+        try:
+            # a copy: Rasa keeps the reply's own dict in the conversation's events
+            message["custom"] = {**custom, "ruby": [list(segment) for segment in furigana(source)]}
+        except Exception:  # noqa: BLE001 - furigana is an aid: the reply goes out without it
+            logger.exception("web: could not add furigana")
+    return message
+
+
+def widget_texts(language: str) -> Dict[Text, Any]:
+    """The widget's texts in ``language`` (Japanese when unknown), and the language menu."""
+    from bot.i18n.catalogue import catalogue
+
+    language = language if is_supported(language) else JA
+    return {
+        "language": language,
+        "lang": html_lang(language),
+        "texts": catalogue().section(language, "widget."),
+        "languages": [{"code": lang.code, "name": lang.name, "lang": lang.html_lang} for lang in LANGUAGES.values()],
+    }
+
+
 # --------------------------------------------------------------------------- output channels
 class WebCollectingOutputChannel(ContractOutputChannel):
     """Collects the replies to one ``POST webhook`` (the REST contract, named "web")."""
@@ -240,6 +279,10 @@ class WebCollectingOutputChannel(ContractOutputChannel):
     @classmethod
     def name(cls) -> Text:
         return "web"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(recipient_id, message)
+        add_furigana(self.messages[-1])
 
 
 class WebPushOutputChannel(ContractOutputChannel):
@@ -256,7 +299,7 @@ class WebPushOutputChannel(ContractOutputChannel):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(recipient_id, message)
-        event = self._hub.publish(recipient_id, self.messages.pop())
+        event = self._hub.publish(recipient_id, add_furigana(self.messages.pop()))
         logger.debug("web: pushed event %s to %d stream(s)", event.id, self._hub.stream_count(recipient_id))
         if self._fanout is not None:  # the streams open on the other Rasa processes
             await self._fanout.publish(recipient_id, event.id, event.message, event.at)
@@ -307,6 +350,10 @@ class WebInput(InputChannel):
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
+
+        @bp.route("/texts", methods=["GET"])
+        async def texts(request: Request) -> HTTPResponse:
+            return _json_response(widget_texts(str(request.args.get("lang") or JA)))
 
         @bp.route("/events", methods=["GET"])
         async def events(request: Request) -> Optional[HTTPResponse]:

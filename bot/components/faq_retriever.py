@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import query_vectors
-from bot.components.knowledge_importer import FAQ_ID, FAQ_INTENT, FAQ_META
+from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
 from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
 from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors
@@ -150,8 +150,8 @@ class FaqRetriever(GraphComponent):
         utterances: dict[str, list[str]] = {}
         for ex in training_data.intent_examples:
             fid = ex.get(FAQ_ID)
-            if ex.get(INTENT) != FAQ_INTENT or not fid:
-                continue
+            if ex.get(INTENT) != FAQ_INTENT or not fid or ex.get(FAQ_CLASSIFIER_ONLY):
+                continue  # translated questions not to be indexed (Settings.index_translations)
             utterances.setdefault(fid, []).append(ex.get(TEXT))
             if ex.get(FAQ_META):
                 docs[fid] = ex.get(FAQ_META)

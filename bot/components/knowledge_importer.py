@@ -2,7 +2,11 @@
 
 Configured in ``config.yml`` under ``importers``. Every question and paraphrase becomes an
 example of the intent ``faq`` carrying its ``faq_id``; the canonical question also carries
-the answer, category and department. Because these are ordinary training data, Rasa's
+the answer, category and department. The current translated questions and paraphrases
+of ``knowledge/i18n/`` are examples too (after the Japanese ones): the intent classifier
+learns that a question in another language is a question. They go into the FAQ index
+only with ``Settings.index_translations`` (then a question in another language meets its
+FAQ by words, not only through the sentence encoder; the thresholds need recalibrating). Because these are ordinary training data, Rasa's
 fingerprinting retrains exactly when the knowledge base changes, and nothing generated
 is written to disk or edited by hand.
 """
@@ -18,16 +22,29 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.knowledge.loader import load_valid_knowledge
-from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.model import Faq, KnowledgeBase
 from bot.settings import Settings
 
 FAQ_INTENT = "faq"
 FAQ_ID = "faq_id"
 FAQ_META = "faq_meta"
+# On examples made from knowledge/i18n/ when they are not to be indexed: the FAQ
+# retriever leaves them out (Settings.index_translations).
+FAQ_CLASSIFIER_ONLY = "faq_classifier_only"
 
 
-def faq_training_data(kb: KnowledgeBase) -> TrainingData:
-    """One training example per FAQ question and paraphrase."""
+def _translated_utterances(kb: KnowledgeBase, faq: Faq) -> list[tuple[str, str]]:
+    """(language, text) of every current translated question and paraphrase of an FAQ
+    (a stale translation is held back here as in the answers)."""
+    if kb.translations is None:
+        return []
+    found = [kb.translations.current(language, faq) for language in kb.translations.faqs]
+    return [(t.language, u) for t in found if t is not None for u in t.utterances]
+
+
+def faq_training_data(kb: KnowledgeBase, index_translations: bool = False) -> TrainingData:
+    """One training example per FAQ question and paraphrase, Japanese and translated; the
+    translated ones are marked for the classifier only unless ``index_translations``."""
     examples = []
     for faq in kb.faqs:
         meta = {
@@ -36,11 +53,20 @@ def faq_training_data(kb: KnowledgeBase) -> TrainingData:
             "question": faq.question,
             "answer": faq.answer,
         }
-        for i, text in enumerate(dict.fromkeys(faq.utterances)):
+        japanese = list(dict.fromkeys(faq.utterances))
+        for i, text in enumerate(japanese):
             data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id}
             if i == 0:
                 data[FAQ_META] = meta
             examples.append(Message(data=data))
+        seen = set(japanese)
+        for _language, text in _translated_utterances(kb, faq):
+            if text not in seen:
+                seen.add(text)
+                data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id}
+                if not index_translations:
+                    data[FAQ_CLASSIFIER_ONLY] = True
+                examples.append(Message(data=data))
     return TrainingData(training_examples=examples)
 
 
@@ -56,6 +82,7 @@ class KnowledgeImporter(RasaFileImporter):
     ) -> None:
         super().__init__(config_file, domain_path, training_data_paths)
         self._nlu_cache: dict = {}
+        self._index_translations = Settings.from_env().index_translations
         # MADOGUCHI_KNOWLEDGE_DIR (benchmarks, other cities) wins over config.yml.
         if os.environ.get("MADOGUCHI_KNOWLEDGE_DIR") or not knowledge_dir:
             self._knowledge_dir = Settings.from_env().knowledge_dir
@@ -67,6 +94,6 @@ class KnowledgeImporter(RasaFileImporter):
         # the knowledge base is read once.
         if language not in self._nlu_cache:
             kb = load_valid_knowledge(self._knowledge_dir)
-            self._nlu_cache[language] = (super().get_nlu_data(language), faq_training_data(kb))
+            self._nlu_cache[language] = (super().get_nlu_data(language), faq_training_data(kb, self._index_translations))
         files, faqs = self._nlu_cache[language]
         return files.merge(faqs)  # merge copies: Rasa may change what it gets

@@ -23,6 +23,7 @@ class ReplyType(str, Enum):
     HANDOFF = "handoff"
     FEEDBACK = "feedback"
     ERROR = "error"
+    LANGUAGE = "language"  # the resident chose a language (bot/i18n)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ def _load_faq_file(
                 reviewed=reviewed,
                 tags=tags,
                 source=f"{rel}:{line}",
+                area=path.stem,
             )
         )
     return faqs
@@ -259,7 +260,11 @@ def load_knowledge(directory: str | Path) -> LoadResult:
     for path in files:
         faqs.extend(_load_faq_file(path, _rel(path, root), problems, departments, city.values))
     _cross_checks(faqs, problems)
-    return LoadResult(KnowledgeBase(city=city, departments=departments, faqs=faqs), problems)
+    kb = KnowledgeBase(city=city, departments=departments, faqs=faqs)
+    from bot.knowledge.translations import load_translations  # it builds on this module
+
+    kb.translations = load_translations(root, kb, problems)
+    return LoadResult(kb, problems)
 
 
 def load_valid_knowledge(directory: str | Path) -> KnowledgeBase:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: translations.py imports this module
+    from bot.knowledge.translations import Translations
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Faq:
     reviewed: dt.date | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
+    area: str = ""  # the stem of its file, knowledge/faq/<area>.yml (translations mirror it)
 
     @property
     def utterances(self) -> tuple[str, ...]:
@@ -62,6 +67,7 @@ class KnowledgeBase:
     city: City
     departments: dict[str, Department]
     faqs: list[Faq]
+    translations: "Translations | None" = None  # knowledge/i18n/ (None: none loaded)
 
     def by_id(self) -> dict[str, Faq]:
         return {f.id: f for f in self.faqs}

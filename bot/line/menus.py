@@ -11,9 +11,13 @@ questions phrased the way the knowledge base answers them (a test checks that).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.channels.common import PROCESSING_FAILED_TEXT
+from bot.i18n.catalogue import text as catalogue_text
+from bot.i18n.detect import LANGUAGE_ENTITY, SET_LANGUAGE_INTENT
+from bot.i18n.languages import JA, LANGUAGES
 from bot.line.messages import LineMessage, message_action, postback_action, text_message, with_quick_reply
 
 MENU_PREFIX = "menu:"
@@ -59,9 +63,24 @@ class Menu:
     name: str
     text: str
     items: tuple[MenuItem, ...]
+    text_key: str | None = None  # the text from the catalogue instead (read when shown, not at import)
+
+    def shown_text(self) -> str:
+        return catalogue_text(JA, self.text_key) if self.text_key else self.text
 
 
 HUMAN = MenuItem("人と話したい", payload=REQUEST_HUMAN_PAYLOAD)
+LANGUAGE_MENU = "language"
+
+
+def set_language_payload(code: str) -> str:
+    """The payload of a language choice: it wins over detection (bot/i18n/detect.py)."""
+    return f"/{SET_LANGUAGE_INTENT}{json.dumps({LANGUAGE_ENTITY: code})}"
+
+
+# On LINE, where ruby is not available, やさしい日本語 is the choice for residents who
+# need furigana on the web.
+LANGUAGE = MenuItem("言語 / Language", menu=LANGUAGE_MENU, display_text="言語 / Language")
 
 MENUS: dict[str, Menu] = {
     "faq": Menu(
@@ -75,7 +94,14 @@ MENUS: dict[str, Menu] = {
             MenuItem("児童手当", text="児童手当の申請方法を教えてください"),
             MenuItem("市役所の開庁時間", text="市役所の開庁時間を教えてください"),
             HUMAN,
+            LANGUAGE,
         ),
+    ),
+    LANGUAGE_MENU: Menu(
+        LANGUAGE_MENU,
+        "",
+        tuple(MenuItem(lang.name, payload=set_language_payload(lang.code)) for lang in LANGUAGES.values()),
+        text_key="line.language_menu",
     ),
     "gomi": Menu(
         "gomi",
@@ -117,7 +143,7 @@ def menu_name(postback_data: str | None) -> str | None:
 def menu_messages(name: str) -> list[LineMessage]:
     """The menu as a text message with quick-reply buttons (the main menu for unknown names)."""
     menu = MENUS.get(name) or MENUS[MAIN_MENU]
-    return with_quick_reply([text_message(menu.text)], [item.action() for item in menu.items])
+    return with_quick_reply([text_message(menu.shown_text())], [item.action() for item in menu.items])
 
 
 def welcome_messages() -> list[LineMessage]:

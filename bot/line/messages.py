@@ -16,6 +16,9 @@ import json
 import re
 from typing import Any, Iterable, Sequence
 
+from bot.i18n.catalogue import text as t
+from bot.i18n.languages import JA
+
 LineMessage = dict[str, Any]
 
 MAX_MESSAGES_PER_CALL = 5  # reply and push accept 1–5 messages
@@ -31,13 +34,12 @@ MAX_SENDER_NAME = 20
 MAX_FLEX_ANSWER_CHARS = 2000  # longer answers go as text (a bubble is limited to 30 KB of JSON)
 MAX_FLEX_BYTES = 25_000  # margin below LINE's 30 KB bubble limit
 
-FEEDBACK_BUTTONS = (
-    {"title": "役に立った", "payload": "/feedback_positive"},
-    {"title": "役に立たなかった", "payload": "/feedback_negative"},
-)
-LINK_BUTTON_LABEL = "詳しく見る"
-LINK_TEMPLATE_TEXT = "詳しくは、市のホームページをご覧ください。"
-CHOOSE_PROMPT = "下のボタンから選んでください。"
+# LINE's own words, in the conversation's language (custom.language), from the catalogue.
+def feedback_buttons(language: str = JA) -> tuple[dict, dict]:
+    return ({"title": t(language, "line.feedback_yes"), "payload": "/feedback_positive"},
+            {"title": t(language, "line.feedback_no"), "payload": "/feedback_negative"})
+
+
 
 _BREAKS = ("\n\n", "\n", "。", "！", "？", "、", " ", "　")
 _URI = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
@@ -139,15 +141,16 @@ def text_messages(text: str) -> list[LineMessage]:
     return [text_message(t) for t in split_text(text)]
 
 
-def link_template(url: str, text: str = LINK_TEMPLATE_TEXT) -> LineMessage:
+def link_template(url: str, text: str | None = None, language: str = JA) -> LineMessage:
     """A buttons template with one link button."""
+    text = text or t(language, "line.link_text")
     return {
         "type": "template",
         "altText": truncate(f"{text} {url}", MAX_ALT_TEXT),
         "template": {
             "type": "buttons",
             "text": truncate(text, MAX_BUTTONS_TEXT),
-            "actions": [{"type": "uri", "label": LINK_BUTTON_LABEL, "uri": url}],
+            "actions": [{"type": "uri", "label": truncate(t(language, "line.link_button"), MAX_ACTION_LABEL), "uri": url}],
         },
     }
 
@@ -157,7 +160,7 @@ def _without_link_line(text: str, url: str) -> str:
     return "\n".join(line for line in text.splitlines() if url not in line).strip() or text
 
 
-def flex_answer(question: str | None, text: str, url: str) -> LineMessage | None:
+def flex_answer(question: str | None, text: str, url: str, language: str = JA) -> LineMessage | None:
     """A Flex bubble: the question, the answer, and a link button. None when too big."""
     body_text = _without_link_line(text, url)
     if line_length(body_text) > MAX_FLEX_ANSWER_CHARS:
@@ -175,7 +178,7 @@ def flex_answer(question: str | None, text: str, url: str) -> LineMessage | None
             "footer": {
                 "type": "box",
                 "layout": "vertical",
-                "contents": [{"type": "button", "style": "link", "action": {"type": "uri", "label": LINK_BUTTON_LABEL, "uri": url}}],
+                "contents": [{"type": "button", "style": "link", "action": {"type": "uri", "label": truncate(t(language, "line.link_button"), MAX_ACTION_LABEL), "uri": url}}],
             },
         },
     }
@@ -192,14 +195,14 @@ def _clarify_text(text: str, buttons: Sequence[dict], candidates: Sequence[dict]
     return "\n".join(lines)
 
 
-def _answer_messages(text: str, custom: dict) -> list[LineMessage]:
+def _answer_messages(text: str, custom: dict, language: str = JA) -> list[LineMessage]:
     url = safe_uri(custom.get("url"))
     if url is None:
         return text_messages(text)
-    flex = flex_answer(custom.get("question"), text, url)
+    flex = flex_answer(custom.get("shown_question") or custom.get("question"), text, url, language)
     if flex is not None:
         return [flex]
-    return [*text_messages(text), link_template(url)]
+    return [*text_messages(text), link_template(url, language=language)]
 
 
 def from_bot_message(message: dict) -> tuple[list[LineMessage], list[dict]]:
@@ -215,6 +218,7 @@ def from_bot_message(message: dict) -> tuple[list[LineMessage], list[dict]]:
     buttons = [b for b in (message.get("buttons") or message.get("quick_replies") or []) if isinstance(b, dict)]
     custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
     kind = custom.get("type")
+    language = custom.get("language") if isinstance(custom.get("language"), str) else JA
     if not text and not buttons:
         return [], []
     if kind == "clarify":
@@ -222,9 +226,10 @@ def from_bot_message(message: dict) -> tuple[list[LineMessage], list[dict]]:
         numbered = button_actions(buttons[: len(candidates)], numbered=True)
         return text_messages(_clarify_text(text, buttons, candidates)), numbered + button_actions(buttons[len(candidates):])
     if kind == "answer":
-        actions = button_actions(buttons or FEEDBACK_BUTTONS)
-        return _answer_messages(text or CHOOSE_PROMPT, custom), actions
-    messages = text_messages(text or CHOOSE_PROMPT)
+        # an untranslated answer offers a person (its button), and every answer asks for feedback
+        actions = button_actions([*buttons, *feedback_buttons(language)])
+        return _answer_messages(text or t(language, "line.choose_prompt"), custom, language), actions
+    messages = text_messages(text or t(language, "line.choose_prompt"))
     if kind == "staff" and isinstance(custom.get("staff_name"), str) and custom["staff_name"].strip():
         sender = {"name": truncate(f"{custom['staff_name'].strip()}（職員）", MAX_SENDER_NAME)}
         messages = [{**m, "sender": sender} for m in messages]

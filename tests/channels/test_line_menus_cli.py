@@ -17,7 +17,7 @@ from tests.fakes.line_platform import FakeLinePlatform, check_messages
 def test_every_menu_is_a_valid_line_message(name):
     messages = menu_messages(name)
     assert check_messages(messages) == []
-    assert messages[0]["text"] == MENUS[name].text
+    assert messages[0]["text"] == MENUS[name].shown_text()
     assert len(messages[0]["quickReply"]["items"]) == len(MENUS[name].items)
 
 
@@ -27,6 +27,17 @@ def test_welcome_unknown_menu_and_fixed_replies_offer_the_main_menu():
         assert check_messages(messages) == []
         assert [i["action"]["label"] for i in messages[-1]["quickReply"]["items"]] == main
     assert welcome_messages()[0]["text"].startswith("友だち追加ありがとうございます。")
+
+
+def test_language_menu_from_the_main_menu():
+    actions = {i["action"]["label"]: i["action"] for i in menu_messages("faq")[0]["quickReply"]["items"]}
+    assert actions["言語 / Language"]["data"] == "menu:language"
+    [message] = menu_messages("language")
+    assert message["text"] == "言語を選んでください。Please choose your language."
+    choices = {i["action"]["label"]: i["action"]["data"] for i in message["quickReply"]["items"]}
+    assert len(choices) == 8
+    assert choices["Tiếng Việt"] == '/set_language{"language": "vi"}'
+    assert choices["やさしい日本語"] == '/set_language{"language": "ja-easy"}'
 
 
 def test_menu_postback_data():

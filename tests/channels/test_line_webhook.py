@@ -303,3 +303,32 @@ def test_long_and_linked_messages_through_the_seam_respect_limits(line_stack, pl
     flex = [c for c in platform.calls_to(PUSH, 200) if c.json["to"] == user][-1].json["messages"][0]
     assert flex["type"] == "flex" and flex["contents"]["footer"]["contents"][0]["action"]["uri"] == url
     assert platform.problems == []
+
+
+# ---------------------------------------------------------------------- languages
+def test_a_vietnamese_conversation_on_line_through_the_language_menu(line_stack, platform):
+    user = new_user_id()
+    menu = platform.postback_event(user, "menu:language")
+    send(line_stack, platform, menu)
+    [shown] = wait_reply(platform, menu).json["messages"]
+    choices = {i["action"]["label"]: i["action"]["data"] for i in shown["quickReply"]["items"]}
+    assert choices["Tiếng Việt"] == '/set_language{"language": "vi"}' and "やさしい日本語" in choices
+
+    chosen = platform.postback_event(user, choices["Tiếng Việt"])
+    send(line_stack, platform, chosen)
+    [confirmed] = wait_reply(platform, chosen).json["messages"]
+    assert confirmed["text"] == "Từ bây giờ chúng tôi sẽ trả lời bằng tiếng Việt."
+
+    # A Japanese question after the choice: the Vietnamese translation, Vietnamese buttons.
+    question = platform.text_event(user, "住民票ってどこでもらえるの？")
+    send(line_stack, platform, question)
+    [answer] = wait_reply(platform, question).json["messages"]
+    assert answer["text"].startswith("Bạn có thể lấy tại quầy Phòng Thị dân") and "300 yên một bản" in answer["text"]
+    assert [i["action"]["label"] for i in answer["quickReply"]["items"]] == ["Hữu ích", "Không hữu ích"]
+
+    human = platform.postback_event(user, "/request_human")
+    send(line_stack, platform, human)
+    [queued] = wait_reply(platform, human).json["messages"]
+    assert queued["text"].startswith("Đang kết nối bạn với nhân viên")
+    assert [i["action"]["label"] for i in queued["quickReply"]["items"]] == ["Dừng"]
+    assert platform.problems == []

@@ -104,7 +104,9 @@ async def test_webhook_follows_the_rest_contract(server):
     assert body == [{
         "recipient_id": SENDER, "text": "受け付けました：住民票は どこ？",
         "buttons": [{"title": "はい", "payload": "/affirm"}],
-        "custom": {"type": "answer", "faq_id": "x", "confidence": 0.9, "candidates": []},
+        "custom": {"type": "answer", "faq_id": "x", "confidence": 0.9, "candidates": [],
+                   # furigana of the Japanese text (bot/i18n/furigana.py)
+                   "ruby": [["受", "う"], ["け", ""], ["付", "つ"], ["けました：", ""], ["住民票", "じゅうみんひょう"], ["は どこ？", ""]]},
     }]
     [message] = server["agent"].received
     assert message.input_channel == "web"  # so output_channel=latest finds this channel
@@ -164,7 +166,9 @@ async def test_stream_delivers_pushed_messages(server):
         event = await read_event(resp)
         assert int(event["id"]) == int(ready["id"]) + 1
         assert json.loads(event["data"]) == {
-            "recipient_id": SENDER, "text": "職員の田中です。", "custom": {"type": "staff", "staff_name": "田中"}}
+            "recipient_id": SENDER, "text": "職員の田中です。", "custom": {
+                "type": "staff", "staff_name": "田中",
+                "ruby": [["職員", "しょくいん"], ["の", ""], ["田中", "たなか"], ["です。", ""]]}}
         assert await read_event(resp) == {"comment": "keep-alive"}  # heartbeat every 0.2 s here
 
 

@@ -161,7 +161,8 @@ async def test_push_channel_keeps_text_buttons_and_custom_together():
         "recipient_id": SENDER,
         "text": "担当者におつなぎしています。",
         "buttons": [{"title": "キャンセル", "payload": "/cancel"}],
-        "custom": {"type": "handoff", "status": "queued", "queue_position": 2},
+        "custom": {"type": "handoff", "status": "queued", "queue_position": 2,
+                   "ruby": [["担当者", "たんとうしゃ"], ["におつなぎしています。", ""]]},
     }
     assert out.messages == []  # nothing piles up in the long-lived channel
 
