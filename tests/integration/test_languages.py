@@ -26,7 +26,7 @@ def test_a_vietnamese_conversation_stays_vietnamese_through_clarify_handoff_and_
     [hello] = say(multilingual_stack, "Xin chào", sender)
     assert hello["text"].startswith("Xin chào. Đây là quầy hỏi đáp") and hello["custom"]["language"] == "vi"
 
-    [clarify] = say(multilingual_stack, "Cho tôi hỏi về việc vứt rác", sender)
+    [clarify] = say(multilingual_stack, "Cho tôi hỏi về việc vứt rác cỡ lớn và lịch thu gom", sender)  # two FAQs fit equally
     assert clarify["custom"]["type"] == "clarify" and clarify["custom"]["language"] == "vi"
     assert clarify["text"] == "Có phải bạn muốn hỏi một trong những câu sau không? Hãy chọn câu phù hợp."
     titles = {b["payload"]: b["title"] for b in clarify["buttons"]}
@@ -64,7 +64,7 @@ def test_a_vietnamese_conversation_stays_vietnamese_through_clarify_handoff_and_
 
 def test_none_of_these_in_vietnamese(multilingual_stack):
     sender = uuid.uuid4().hex
-    [clarify] = say(multilingual_stack, "Cho tôi hỏi về việc vứt rác", sender)
+    [clarify] = say(multilingual_stack, "Cho tôi hỏi về việc vứt rác cỡ lớn và lịch thu gom", sender)  # two FAQs fit equally
     assert clarify["custom"]["type"] == "clarify"
     [none] = say(multilingual_stack, "/none_of_these", sender)
     assert none["custom"]["type"] == "cannot_answer" and none["custom"]["language"] == "vi"
