@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import random
 import socket
 
 import pytest
@@ -31,10 +32,30 @@ def fixture_kb_dir() -> Path:
     return FIXTURE_KB
 
 
-def free_port() -> int:
+# Ports for the test servers come from below Linux's ephemeral range (32768–60999): a
+# port chosen there could be taken as the source port of some outgoing connection (to
+# PostgreSQL, Redis, a server under test) between choosing it and binding it.
+_TEST_PORTS = (20000, 32000)
+_handed_out: set[int] = set()
+
+
+def port_is_free(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, never handed out before in this test run."""
+    for _ in range(500):
+        port = random.randrange(*_TEST_PORTS)
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {_TEST_PORTS}")
 
 
 @pytest.fixture(scope="session")

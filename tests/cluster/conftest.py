@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import replace
 
 import pytest
 
 from bot.cluster.control import Cluster
 from bot.cluster.layout import ClusterLayout
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, _handed_out, free_port, port_is_free
 
 
 def _free_node_base() -> int:
     """A port base whose node ports (base+10 … base+32) are all free."""
     for _ in range(50):
         base = free_port() // 100 * 100
-        if base + 40 > 65535:
-            continue
         ports = [base + 10 * i + k for i in (1, 2, 3) for k in (0, 1, 2)]
-        free = True
-        for port in ports:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    free = False
-                    break
-        if free:
+        if all(p not in _handed_out and port_is_free(p) for p in ports):
+            _handed_out.update(ports)
             return base
     raise RuntimeError("no free range of ports for the cluster's nodes")
 
