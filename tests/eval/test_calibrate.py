@@ -63,3 +63,50 @@ def test_required_operating_point_comes_first_when_reachable():
     assert meets(strict[0][3], 0.8, 1.0)
     impossible = calibrate(q, p, c, Thresholds(), 0.8, min_precision=1.01)
     assert impossible[0][0] == max(r[0] for r in impossible)  # falls back to the objective
+
+
+def varied_dataset():
+    """Every path of the decision: vetoes, personal cases, small talk, unclear, one candidate."""
+    import random
+
+    rng = random.Random(3)
+    questions, parses = [], []
+    for i in range(120):
+        expected = rng.choice([f"f{i % 7}", f"f{(i + 1) % 7}", "none"])
+        p = parse(f"f{i % 7}", round(rng.uniform(0.1, 0.7), 3), round(rng.uniform(0.05, 0.6), 3),
+                  round(rng.uniform(0.2, 1.0), 3), out_of_scope=round(rng.uniform(0.0, 0.95), 3))
+        md, signals = p["madoguchi"], p["madoguchi"]["signals"]
+        kind = i % 6
+        if kind == 1:
+            signals["intent"], signals["intent_confidence"] = "out_of_scope", round(rng.uniform(0.5, 1.0), 3)
+        elif kind == 2:
+            signals["personal_case"] = True
+        elif kind == 3:
+            p["intent"] = {"name": "greet", "confidence": 0.9}
+        elif kind == 4:
+            md["type"], md["signals"], md["faq_id"] = "unclear", {}, None
+        elif kind == 5:
+            md["candidates"] = md["candidates"][:1]
+        questions.append(LabelledQuestion(f"v{i}", expected))
+        parses.append(p)
+    return questions, parses, ["c"] * len(questions)
+
+
+def test_the_vectorised_grid_decides_exactly_as_the_decision_code():
+    import random
+    from dataclasses import replace
+
+    from bot.eval.calibrate import _Grid
+    from bot.eval.metrics import summarise
+
+    q, p, c = varied_dataset()
+    rows = list(zip(q, p, c))
+    grid = _Grid(rows, Thresholds())
+    rng = random.Random(5)
+    for _ in range(60):
+        t = replace(Thresholds(), answer=rng.uniform(0.05, 0.5), clarify=rng.uniform(0.02, 0.3),
+                    margin=rng.choice([0.0, 0.02, 0.04, 0.1]), min_coverage=rng.choice([0.3, 0.5, 0.8]))
+        veto = rng.choice([0.6, 0.8, 1.1])
+        fast = grid.summary(t, veto)
+        exact = summarise([outcome_for(x, y, z, t, oos_threshold=veto) for x, y, z in rows])
+        assert {k: v for k, v in fast.items() if k != "top1"} == {k: exact[k] for k in fast if k != "top1"}, (t, veto)
