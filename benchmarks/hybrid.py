@@ -293,22 +293,12 @@ def bench_speed() -> None:
 
 
 # ----------------------------------------------------------------------------- training
-def thousand_faqs() -> Path:
-    """The project's 329 FAQs plus the 661 imported kosodate ones: 990 FAQs."""
-    target = BENCH / "merged-kb"
-    if not (target / "city.yml").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(ROOT / "knowledge", target)
-        if KOSODATE.exists():
-            subprocess.run(BOT + ["kb", "import", str(KOSODATE), "--out", str(target), "--prefix", "kosodate"],
-                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return target
-
-
 def bench_training() -> None:
+    from run_all import merged_kb  # the project's 329 FAQs plus the 661 imported kosodate ones
+
     from bot.knowledge.loader import load_knowledge
 
-    kb_dir = thousand_faqs()
+    kb_dir = merged_kb()
     n = len(load_knowledge(kb_dir).kb.faqs)
     banner(f"training with {n} FAQs")
     s = settings_for("merged", "hybrid", kb_dir)
