@@ -31,12 +31,10 @@ import csv
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

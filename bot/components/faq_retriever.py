@@ -315,8 +315,6 @@ def _encoder(config: EncoderConfig) -> SentenceEncoder:
     return load_encoder(config)
 
 
-
-
 @lru_cache(maxsize=1)
 def _package_vectors(package: str) -> WordVectors:
     """The package's vector table, read once per process (reading it takes seconds)."""

@@ -37,6 +37,7 @@ no Sudachi pass and no encoding.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
@@ -120,8 +121,6 @@ class PassageVectors:
 
     @classmethod
     def load(cls, directory) -> "PassageVectors | None":
-        import os
-
         path = f"{directory}/{cls.FILE}"
         if not os.path.exists(path):
             return None
