@@ -4,7 +4,8 @@ Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/hybrid.py quality   # ablation: lexical / encoder / hybrid
     .venv/bin/python benchmarks/hybrid.py quality hybrid   # one variant (delete its model to retrain)
-    .venv/bin/python benchmarks/hybrid.py speed     # NLU latency, model load, REST before/after
+    .venv/bin/python benchmarks/hybrid.py speed     # model load, REST: lexical / hybrid encoding every question / hybrid
+    .venv/bin/python benchmarks/hybrid.py speed hybrid --retrain   # one variant, retrained first
     .venv/bin/python benchmarks/hybrid.py training  # 1,000 FAQs from scratch; one edited FAQ
 
 **Quality.** Three models per knowledge base, trained with the same pipeline and
@@ -17,9 +18,12 @@ from the FAQ answers only), eval/crosslang.csv (en/zh/ko/vi), and eval/kosodate.
 
 **Speed.** The REST load is generated asynchronously (aiohttp, one event loop, 8
 residents each sending its next message when the previous reply arrives), on the lexical
-and on the hybrid model one after the other in the same run. Every message is a
-different question (eval sets), so the encoder's cache of repeated questions does not
-flatter the figures.
+model, the hybrid model encoding every question, and the hybrid model with its
+words-first gate (the default), one after the other in the same run. Every question is a
+different one (eval sets) that the server has not seen, so the encoder's cache of
+repeated questions does not flatter the figures. Two loads: questions only, and
+conversations (after each question the resident taps the reply's first button when
+there is one: a clarify candidate, a hand-off offer, feedback).
 
 Work files go to var/bench/ (git-ignored).
 """
@@ -57,7 +61,11 @@ VARIANTS = {
     "lexical": {"encoder": None},
     "encoder": {"weights": TEXT_WEIGHTS, "word_vectors": None},
     "hybrid": {},
+    # the hybrid model encoding every question (no words-first gate)
+    "hybrid-every": {"words_first_threshold": None},
 }
+QUALITY_VARIANTS = ("lexical", "encoder", "hybrid")  # the gate's own figures: benchmarks/words_first.py
+SPEED_VARIANTS = ("lexical", "hybrid-every", "hybrid")
 
 
 def banner(title: str) -> None:
@@ -135,6 +143,7 @@ def parse_all(model: Path, sets: dict[str, Path], top: int = 10):
     parser = ModelParser(model)
     load = time.monotonic() - t
     parser.rank_at_least(top)
+    parser.set_words_first(False)  # full scores for every question: the thresholds are calibrated here
     out, lat = {}, []
     for name, path in sets.items():
         qs = read_labelled(path)
@@ -179,7 +188,7 @@ def bench_quality() -> None:
     cats = {f.id: f.category for f in kb.faqs}
     kosodate = kosodate_kb()
     rows = []
-    for variant in [v for v in VARIANTS if v in (sys.argv[2:] or VARIANTS)]:
+    for variant in [v for v in QUALITY_VARIANTS if v in (sys.argv[2:] or QUALITY_VARIANTS)]:
         banner(f"quality: {variant}")
         s = settings_for("project", variant, ROOT / "knowledge")
         model, secs = train_variant(s, variant)
@@ -233,8 +242,14 @@ def questions_pool() -> list[str]:
     return pool
 
 
-async def load_run(url: str, questions: list[str], concurrency: int, run_id: str) -> tuple[float, list[float], int]:
-    """``concurrency`` residents, each posting its next question when its reply arrived."""
+async def load_run(url: str, questions: list[str], concurrency: int, run_id: str,
+                   conversations: bool = False) -> tuple[float, list[float], int]:
+    """``concurrency`` residents, each sending its next message when its reply arrived.
+
+    ``conversations``: after each question the resident also taps the first button of the
+    reply when there is one (a clarify candidate, 「はい」 to a hand-off offer, feedback),
+    as residents do; otherwise every message is a question.
+    """
     import aiohttp
 
     latencies: list[float] = []
@@ -242,15 +257,27 @@ async def load_run(url: str, questions: list[str], concurrency: int, run_id: str
     queue = list(enumerate(questions))
     queue.reverse()
 
-    async def resident(session: aiohttp.ClientSession, who: int) -> None:
+    async def send(session: aiohttp.ClientSession, sender: str, text: str) -> list:
         nonlocal errors
+        t = time.perf_counter()
+        async with session.post(url, json={"sender": sender, "message": text}) as resp:
+            body = await resp.read()
+            errors += resp.status != 200
+        latencies.append((time.perf_counter() - t) * 1000)
+        try:
+            return json.loads(body) if resp.status == 200 else []
+        except ValueError:
+            return []
+
+    async def resident(session: aiohttp.ClientSession, who: int) -> None:
         while queue:
             i, text = queue.pop()
-            t = time.perf_counter()
-            async with session.post(url, json={"sender": f"{run_id}-{who}-{i // 40}", "message": text}) as resp:
-                await resp.read()
-                errors += resp.status != 200
-            latencies.append((time.perf_counter() - t) * 1000)
+            sender = f"{run_id}-{who}-{i // 40}"
+            replies = await send(session, sender, text)
+            if conversations:
+                buttons = [b for r in replies for b in (r.get("buttons") or []) if b.get("payload")]
+                if buttons:
+                    await send(session, sender, buttons[0]["payload"])
 
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
@@ -265,10 +292,11 @@ def bench_speed() -> None:
 
     pool = questions_pool()
     print(f"{len(pool)} distinct questions available for the load")
-    for variant in ("lexical", "hybrid"):
+    variants = [v for v in SPEED_VARIANTS if v in (sys.argv[2:] or SPEED_VARIANTS)]
+    for variant in variants:
         banner(f"speed: {variant}")
         s = settings_for("project", variant, ROOT / "knowledge", port_base=5400)
-        model, _ = train_variant(s, variant)
+        model, _ = train_variant(s, variant, force="--retrain" in sys.argv)
         stack = Stack(s, model, log_dir=s.var_dir / f"logs-{variant}")
         t0 = time.monotonic()
         stack.start(timeout=300)
@@ -278,12 +306,15 @@ def bench_speed() -> None:
         try:
             asyncio.run(load_run(url, pool[:40], 4, run_id + "w"))  # warm-up
             meter = CpuMeter(stack_pids(stack))
-            for conc, n in ((1, 150), (8, 800)):
-                questions = pool[40 + (0 if conc == 1 else 150):][:n]
+            offset = 40
+            for label, conc, n, conversations in (("questions", 1, 150, False), ("questions", 8, 800, False),
+                                                   ("conversations", 8, 500, True)):
+                questions = pool[offset:offset + n]  # never a question the server has seen
+                offset += n
                 meter.start()
-                wall, lat, errors = asyncio.run(load_run(url, questions, conc, f"{run_id}-{conc}"))
-                print(f"{conc} concurrent: {len(lat) / wall:.1f} messages/s, p50 {lat[len(lat) // 2]:.1f} ms, "
-                      f"p95 {lat[int(len(lat) * 0.95)]:.1f} ms, errors {errors}; "
+                wall, lat, errors = asyncio.run(load_run(url, questions, conc, f"{run_id}-{offset}", conversations))
+                print(f"{label}, {conc} concurrent: {len(lat)} messages, {len(lat) / wall:.1f} messages/s, "
+                      f"p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms, errors {errors}; "
                       f"CPU ms/message: {CpuMeter.describe(meter.per_message(len(lat)))}")
             print(f"memory (RSS: Rasa + action server + console): {rss_mb([p.pid for p in stack.processes]):.0f} MiB")
         finally:

@@ -415,7 +415,10 @@ def rank(ctx: click.Context, source, model: Path | None, top: int) -> None:
         click.echo(json.dumps(rank_line(q, parser.parse(q), top), ensure_ascii=False))
 
 
-def _evaluate(s, paths, model: Path | None):
+def _evaluate(s, paths, model: Path | None, full_search: bool = False):
+    """Parse labelled questions with the trained model. ``full_search``: every question
+    through the full search (words first off, as calibration needs), and the words-only
+    search of each question as a sixth result."""
     from bot.eval.calibrate import outcome_for
     from bot.eval.dataset import read_labelled
     from bot.knowledge.loader import load_knowledge
@@ -430,11 +433,15 @@ def _evaluate(s, paths, model: Path | None):
         raise MadoguchiError(f"{path}: labels not in the knowledge base: {', '.join(unknown[:10])}",
                              hint="fix the labels, or pass the matching --knowledge-dir")
     parser = _parser(s, model)
+    if full_search:
+        parser.set_words_first(False)
     started = time.perf_counter()
     parses = [parser.parse(q.question) for q in questions]
     per_question_ms = (time.perf_counter() - started) * 1000 / len(questions)
     categories = [cats.get(q.expected, "(out of scope)") if q.in_scope else "(out of scope)" for q in questions]
     outcomes = [outcome_for(q, p, c) for q, p, c in zip(questions, parses, categories)]
+    if full_search:
+        return questions, parses, categories, outcomes, per_question_ms, [parser.words_only(q.question) for q in questions]
     return questions, parses, categories, outcomes, per_question_ms
 
 
@@ -535,7 +542,7 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
 
     s = _settings(ctx)
     try:
-        questions, parses, categories, _, _ = _evaluate(s, labelled, model)
+        questions, parses, categories, _, _, words = _evaluate(s, labelled, model, full_search=True)
         configured = _retriever_config(s.project_dir / "config.yml")
     except MadoguchiError as exc:
         raise _fail(exc) from None
@@ -556,6 +563,8 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
     click.echo(f"    answer_threshold: {best[1].answer}\n    clarify_threshold: {best[1].clarify}\n"
                f"    margin_threshold: {best[1].margin}\n    min_coverage: {best[1].min_coverage}\n"
                f"    out_of_scope_threshold: {best[2]}")
+    if any(w is not None for w in words):
+        _recommend_words_first(list(zip(questions, parses, words, categories)), best[1], best[2])
     if cv:
         veto = float(configured.get("out_of_scope_threshold", 0.8))
         r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
@@ -563,6 +572,23 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
         for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
             click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")
+
+
+def _recommend_words_first(rows, thresholds, veto: float) -> None:
+    """The words-first gate for the thresholds just recommended (bot/eval/words_first.py)."""
+    from bot.eval.words_first import calibrate_gate
+
+    gate, fig, full = calibrate_gate(rows, thresholds, veto)
+    click.echo("\nwords first (questions answered by their words alone, without the sentence encoder):")
+    if gate is None:
+        click.echo("    no setting spares the encoder without changing the answers on these questions:\n"
+                   "    words_first_threshold: null")
+        return
+    click.echo(f"    {fig['words_first']:.1%} of these questions answered by their words alone; answered right "
+               f"{full['answered_correctly']:.3f} -> {fig['answered_correctly']:.3f}, wrong "
+               f"{full['wrong_answers']:.3f} -> {fig['wrong_answers']:.3f}")
+    click.echo(f"    words_first_threshold: {gate.answer}\n    words_first_margin: {gate.margin}\n"
+               f"    words_first_min_coverage: {gate.min_coverage}")
 
 
 def _retriever_config(path: Path) -> dict:

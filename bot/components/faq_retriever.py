@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
@@ -26,7 +27,7 @@ from bot.components import query_vectors
 from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
 from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
-from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors
+from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors, SearchResult
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
 from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
 from bot.nlp.encoder import EncoderConfig, SentenceEncoder, load_encoder
@@ -64,6 +65,14 @@ class FaqRetriever(GraphComponent):
             "margin_threshold": 0.04,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
             "min_coverage": 0.3,
+            # Words first: with a sentence encoder, a question is first searched by its
+            # words alone; when that answers one FAQ at these stricter settings, the
+            # question is not encoded (the encoder costs 20–40 ms of CPU per question).
+            # Calibrated on eval/dev.csv + eval/dev-situations.csv so that the decision
+            # equals the hybrid one there (benchmarks/words_first.py). null = always encode.
+            "words_first_threshold": 0.18,
+            "words_first_margin": 0.04,
+            "words_first_min_coverage": 0.3,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.
@@ -130,7 +139,9 @@ class FaqRetriever(GraphComponent):
                 f"clarify_threshold={self._thresholds.clarify}, answer_threshold={self._thresholds.answer}",
                 hint="run `bot calibrate` to get values for your knowledge base",
             )
+        self._words_first = _words_first_thresholds(self._config)
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
+        self._lexical_memo: "OrderedDict[str, SearchResult]" = OrderedDict()
         self._encoder_config = EncoderConfig.from_config(self._config["encoder"])
         self._index = index
 
@@ -223,7 +234,7 @@ class FaqRetriever(GraphComponent):
                                                    passages, encoder)
         except ValueError as exc:
             raise ConfigError(f"FaqRetriever: {exc}", hint="retrain the model with `bot train --force`") from None
-        query_vectors.activate(encoder)
+        query_vectors.activate(encoder, component.needs_encoder if encoder is not None else None)
         return component
 
     # ------------------------------------------------------------------ inference
@@ -239,15 +250,48 @@ class FaqRetriever(GraphComponent):
         meaningful = has_meaningful_text(searchable)
         if self._index is None or not meaningful:
             return decide_empty(meaningful)
-        result = self._index.search(searchable, k=int(self._config["ranking_length"]),
-                                    query_vector=self._query_vector(searchable))
-        decision = decide(result, self._thresholds, meaningful=True,
-                          out_of_scope=self._probability_of(self._config["out_of_scope_intent"], intent, ranking))
+        out_of_scope = self._probability_of(self._config["out_of_scope_intent"], intent, ranking)
+        result, decision = self._search_and_decide(searchable, out_of_scope)
         decision = apply_classifier(
             decision, intent, self._config["out_of_scope_intent"], float(self._config["out_of_scope_threshold"])
         )
         personal = bool(self._config["personal_case_detection"]) and is_personal_case(text)
         return apply_personal_case(decision, personal, result)
+
+    def _search_and_decide(self, searchable: str, out_of_scope: float) -> tuple[SearchResult, Decision]:
+        """Words first (when they settle the answer), else words and meaning together."""
+        index = self._index
+        assert index is not None
+        k = int(self._config["ranking_length"])
+        if self._words_first is not None and index.uses_encoder:
+            # The prefetch gate's words-only search for this message, when it ran.
+            words = self._lexical_memo.pop(searchable, None) or index.search(searchable, k=k, meaning=False)
+            decision = decide(words, self._words_first, meaningful=True, out_of_scope=out_of_scope)
+            if decision.type == ReplyType.ANSWER:
+                decision.signals["words_first"] = True
+                return words, decision
+        result = index.search(searchable, k=k, query_vector=self._query_vector(searchable))
+        return result, decide(result, self._thresholds, meaningful=True, out_of_scope=out_of_scope)
+
+    def set_words_first(self, enabled: bool) -> None:
+        """Consult the encoder for every question (False: `bot calibrate`, which needs the
+        full scores of every question), or words first as configured (True)."""
+        self._words_first = _words_first_thresholds(self._config) if enabled else None
+
+    def needs_encoder(self, searchable: str) -> bool:
+        """The gate of query_vectors.prefetch: False when the words alone answer (as far
+        as can be known before the intent classifier ran: out_of_scope only lowers the
+        confidence, so the graph may still find it needs the vector, and encodes then)."""
+        index = self._index
+        if self._words_first is None or index is None or not index.uses_encoder:
+            return True
+        result = index.search(searchable, k=int(self._config["ranking_length"]), meaning=False)
+        if decide(result, self._words_first, meaningful=True).type != ReplyType.ANSWER:
+            return True
+        self._lexical_memo[searchable] = result  # the graph runs next and reuses it
+        while len(self._lexical_memo) > _MEMO_SIZE:
+            self._lexical_memo.popitem(last=False)
+        return False
 
     def set_ranking_length(self, k: int) -> None:
         """Rank ``k`` FAQs per question from now on (`bot rank --top K`)."""
@@ -307,6 +351,24 @@ class FaqRetriever(GraphComponent):
 
 
 ENCODER_CACHE_FILE = "encoder-cache.sqlite3"
+# Words-only searches kept between the prefetch gate and the graph (one per message in flight).
+_MEMO_SIZE = 256
+
+
+def _words_first_thresholds(config: Dict[Text, Any]) -> Optional[Thresholds]:
+    """The stricter thresholds at which words alone answer (None: always use the encoder)."""
+    answer = config.get("words_first_threshold")
+    if answer is None:
+        return None
+    try:
+        return Thresholds(answer=float(answer), clarify=float(answer), margin=float(config["words_first_margin"]),
+                          min_coverage=float(config["words_first_min_coverage"]))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"FaqRetriever: a words_first setting in config.yml is not a number ({exc})",
+            hint="words_first_threshold, words_first_margin and words_first_min_coverage take numbers "
+                 "between 0 and 1 (words_first_threshold: null = always use the sentence encoder)",
+        ) from None
 
 
 @lru_cache(maxsize=2)

@@ -28,15 +28,40 @@ class ModelParser:
         self._loop = asyncio.new_event_loop()
         self._agent = Agent.load(str(model_path))
 
-    def rank_at_least(self, k: int) -> None:
-        """Make the FAQ retriever rank at least ``k`` FAQs per question."""
+    def _retrievers(self) -> list:
         from bot.components.faq_retriever import FaqRetriever
 
         runner = self._agent.processor.graph_runner
-        for node in getattr(runner, "_instantiated_nodes", {}).values():
-            component = getattr(node, "_component", None)
-            if isinstance(component, FaqRetriever) and int(component._config["ranking_length"]) < k:
+        return [c for node in getattr(runner, "_instantiated_nodes", {}).values()
+                if isinstance(c := getattr(node, "_component", None), FaqRetriever)]
+
+    def rank_at_least(self, k: int) -> None:
+        """Make the FAQ retriever rank at least ``k`` FAQs per question."""
+        for component in self._retrievers():
+            if int(component._config["ranking_length"]) < k:
                 component.set_ranking_length(k)
+
+    def set_words_first(self, enabled: bool) -> None:
+        """False: every question gets the full search with the sentence encoder (what
+        `bot calibrate` needs: the full scores of every question)."""
+        for component in self._retrievers():
+            component.set_words_first(enabled)
+
+    def words_only(self, text: str):
+        """The retriever's search of ``text`` by its words alone (a SearchResult; None
+        when the text is rejected or has nothing to search)."""
+        from bot.components.query_vectors import searchable_text
+        from bot.nlp.japanese import has_meaningful_text
+
+        try:
+            cleaned = prepare_text(text)
+        except InputRejected:
+            return None
+        searchable = searchable_text(cleaned)
+        for component in self._retrievers():
+            if component._index is not None and has_meaningful_text(searchable):
+                return component._index.search(searchable, k=int(component._config["ranking_length"]), meaning=False)
+        return None
 
     def parse(self, text: str) -> dict:
         """Rasa parse data, with the FAQ decision under ``madoguchi``."""

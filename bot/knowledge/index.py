@@ -324,13 +324,17 @@ class FaqIndex:
         return len(self.docs)
 
     # ------------------------------------------------------------------ searching
-    def search(self, text: str, k: int = 5, query_vector: np.ndarray | None = None) -> SearchResult:
+    def search(self, text: str, k: int = 5, query_vector: np.ndarray | None = None,
+               meaning: bool = True) -> SearchResult:
         """Rank FAQs for ``text``; returns the top ``k`` with their signals.
 
         With passage vectors, the question is encoded once here unless ``query_vector``
-        (its encoder vector) is given.
+        (its encoder vector) is given; ``meaning=False`` searches by its words alone (the
+        scores keep the scale of the full search, without the sentence-meaning part).
         """
         terms, reading = self.analyzer.analyse(text)
+        if not meaning:
+            return self.search_analysed(terms, reading, k, None)
         if self.passages is not None and query_vector is None and self.encoder is not None:
             query_vector = self.encoder.encode_queries([text])[0]
         return self.search_analysed(terms, reading, k, query_vector)

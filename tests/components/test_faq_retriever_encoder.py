@@ -44,6 +44,14 @@ def load(storage, custom: dict) -> FaqRetriever:
     return FaqRetriever.load(config, storage, Resource("faq"), ExecutionContext(GraphSchema({}), "t"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_query_cache(monkeypatch):
+    """Each test counts its own encodings (the encoder and the question cache live per process)."""
+    from bot.components import query_vectors
+
+    monkeypatch.setattr(query_vectors, "CACHE", query_vectors.QueryVectors())
+
+
 @pytest.fixture()
 def storage(tmp_path, monkeypatch):
     monkeypatch.setenv("MADOGUCHI_VAR_DIR", str(tmp_path / "var"))
@@ -61,7 +69,7 @@ def test_encoder_null_in_config_means_words_only(storage):
 
 def test_trained_vectors_are_stored_in_the_model_and_cached_under_var(storage, tmp_path):
     create(storage, {"encoder": FAKE}).train(training_data())
-    loaded = load(storage, {"encoder": FAKE})
+    loaded = load(storage, {"encoder": FAKE, "words_first_threshold": None})  # every FAQ is ranked by meaning
     assert loaded._index.uses_encoder
     assert loaded._index.passages.utterances.shape == (5, 64)  # 2 questions + 3 paraphrases
     assert (tmp_path / "var" / "encoder-cache.sqlite3").exists()
@@ -85,3 +93,67 @@ def test_model_and_config_must_agree_about_the_encoder(storage):
     create(storage, {"encoder": FAKE}).train(training_data())
     with pytest.raises(ConfigError, match="retrain"):
         load(storage, {"encoder": None})
+
+
+# ---------------------------------------------------------------- words first
+WORDS_FIRST = {"words_first_threshold": 0.2, "words_first_margin": 0.05, "words_first_min_coverage": 0.5}
+
+
+def test_a_question_its_words_answer_is_not_encoded(storage):
+    create(storage, {"encoder": FAKE, **WORDS_FIRST}).train(training_data())
+    loaded = load(storage, {"encoder": FAKE, **WORDS_FIRST})
+    encoder = loaded._index.encoder
+    before = len(encoder.calls)
+    d = loaded.decide_text("粗大ごみの出し方")  # an FAQ's own question
+    assert d.faq_id == "gomi-sodai" and d.signals.get("words_first") is True
+    assert len(encoder.calls) == before
+    d = loaded.decide_text("引越しの手続きはどうすれば")  # its words answer nothing: meaning is consulted
+    assert not d.signals.get("words_first")
+    assert encoder.calls[before:] == [(True, ["引越しの手続きはどうすれば"])]
+
+
+def test_without_words_first_every_question_is_encoded(storage):
+    create(storage, {"encoder": FAKE, "words_first_threshold": None}).train(training_data())
+    loaded = load(storage, {"encoder": FAKE, "words_first_threshold": None})
+    encoder = loaded._index.encoder
+    before = len(encoder.calls)
+    assert loaded.decide_text("粗大ごみの出し方").faq_id == "gomi-sodai"
+    assert encoder.calls[before:] == [(True, ["粗大ごみの出し方"])]
+
+
+def test_calibration_can_switch_words_first_off(storage):
+    create(storage, {"encoder": FAKE, **WORDS_FIRST}).train(training_data())
+    loaded = load(storage, {"encoder": FAKE, **WORDS_FIRST})
+    loaded.set_words_first(False)
+    before = len(loaded._index.encoder.calls)
+    assert not loaded.decide_text("粗大ごみの出し方").signals.get("words_first")
+    assert len(loaded._index.encoder.calls) == before + 1
+
+
+def test_the_prefetch_gate_agrees_with_the_retriever(storage):
+    create(storage, {"encoder": FAKE, **WORDS_FIRST}).train(training_data())
+    loaded = load(storage, {"encoder": FAKE, **WORDS_FIRST})
+    assert loaded.needs_encoder("粗大ごみの出し方") is False
+    assert loaded.needs_encoder("引越しの手続きはどうすれば") is True
+    before = len(loaded._index.encoder.calls)
+    assert loaded.decide_text("粗大ごみの出し方").signals.get("words_first") is True  # reuses the gate's search
+    assert len(loaded._index.encoder.calls) == before
+
+
+def test_a_veto_after_the_gate_still_gets_the_full_search(storage):
+    """The gate runs before the classifier: when the classifier then doubts the question,
+    the words no longer settle it, and the question is encoded in line."""
+    create(storage, {"encoder": FAKE, **WORDS_FIRST}).train(training_data())
+    loaded = load(storage, {"encoder": FAKE, **WORDS_FIRST})
+    assert loaded.needs_encoder("粗大ごみの出し方") is False
+    before = len(loaded._index.encoder.calls)
+    doubt = {"name": "out_of_scope", "confidence": 0.7}
+    d = loaded.decide_text("粗大ごみの出し方", doubt, [doubt])
+    assert not d.signals.get("words_first")
+    assert len(loaded._index.encoder.calls) == before + 1
+
+
+@pytest.mark.parametrize("bad", ["high", [0.2]])
+def test_a_words_first_setting_that_is_not_a_number_is_a_clear_error(storage, bad):
+    with pytest.raises(ConfigError, match="words_first"):
+        create(storage, {"encoder": FAKE, "words_first_threshold": bad})

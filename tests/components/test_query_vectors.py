@@ -53,3 +53,68 @@ def test_the_cache_keeps_the_most_recent_questions(encoder):
         query_vectors.CACHE.get(encoder, text)
     query_vectors.CACHE.get(encoder, "b2")
     assert encoder.encoded_texts == ["a1", "b2", "c3", "d4", "b2"]
+
+
+class _SlowFirstCall(HashingEncoder):
+    """Holds its first call until released, so that other questions queue meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def _encode(self, texts, query):
+        if not self.calls:
+            self.release.wait(10)
+        return super()._encode(texts, query)
+
+
+async def test_questions_waiting_for_the_worker_are_encoded_together(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(query_vectors, "CACHE", query_vectors.QueryVectors())
+    monkeypatch.setattr(query_vectors, "_batcher", None)
+    enc = _SlowFirstCall()
+    query_vectors.activate(enc)
+    try:
+        first = asyncio.ensure_future(query_vectors.prefetch("住民票がほしい"))
+        while not enc.calls and not enc.release.is_set():
+            await asyncio.sleep(0.01)
+            if query_vectors._batcher is not None and not query_vectors._batcher._waiting:
+                break  # the worker took the first question and holds it
+        rest = [asyncio.ensure_future(query_vectors.prefetch(f"質問その{i}")) for i in range(5)]
+        await asyncio.sleep(0.05)
+        enc.release.set()
+        await asyncio.gather(first, *rest)
+    finally:
+        query_vectors.activate(None)
+    assert enc.calls[0] == (True, ["住民票がほしい"])
+    assert enc.calls[1:] == [(True, [f"質問その{i}" for i in range(5)])]  # one call for the five
+    assert query_vectors.CACHE.peek(enc, "質問その4") is not None
+
+
+async def test_the_gate_spares_questions_the_words_answer(encoder):
+    asked = []
+
+    def gate(text):
+        asked.append(text)
+        return text != "粗大ごみ"
+
+    query_vectors.activate(encoder, gate)
+    await query_vectors.prefetch("粗大ごみ")
+    await query_vectors.prefetch("会社を辞めました")
+    assert asked == ["粗大ごみ", "会社を辞めました"]
+    assert encoder.encoded_texts == ["会社を辞めました"]
+
+
+async def test_an_encoder_failure_reaches_the_message_that_waited_for_it(monkeypatch):
+    class Broken(HashingEncoder):
+        def _encode(self, texts, query):
+            raise RuntimeError("engine failed")
+
+    monkeypatch.setattr(query_vectors, "CACHE", query_vectors.QueryVectors())
+    query_vectors.activate(Broken())
+    try:
+        with pytest.raises(RuntimeError, match="engine failed"):
+            await query_vectors.prefetch("住民票")
+    finally:
+        query_vectors.activate(None)
