@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from bot.i18n.languages import DEFAULT, EN, FIL, JA, JA_EASY, KO, PT_BR, VI, ZH_HANS, is_supported
+from bot.nlp.scripts import script_counts
 
 # A message needs this many letters (not digits or symbols) before it can switch the language.
 MIN_LETTERS_TO_SWITCH = 8
@@ -61,21 +62,6 @@ class Detection:
 UNCLEAR = Detection(None, False)
 
 
-def _script_counts(text: str) -> dict[str, int]:
-    counts = {"kana": 0, "han": 0, "hangul": 0, "latin": 0}
-    for ch in text:
-        code = ord(ch)
-        if 0x3040 <= code <= 0x30FF or 0xFF66 <= code <= 0xFF9D:
-            counts["kana"] += 1
-        elif 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF:
-            counts["han"] += 1
-        elif 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
-            counts["hangul"] += 1
-        elif ch.isalpha():
-            counts["latin"] += 1
-    return counts
-
-
 @functools.lru_cache(maxsize=1)
 def _latin_detector():
     """Lingua, for the Latin-script languages only (built on first use, not at import)."""
@@ -105,7 +91,7 @@ def detect(text: str) -> Detection:
     bare = re.sub(r"[\s!?.,。、！？〜ー~]+$", "", text).lower()
     if bare in COURTESIES or bare.replace(" ", "") in COURTESIES:
         return Detection(_courtesy_language(bare), False)
-    counts = _script_counts(text)
+    counts = script_counts(text)
     cjk = counts["kana"] + counts["han"] + counts["hangul"]
     letters = cjk + counts["latin"]
     if letters == 0:
@@ -142,7 +128,7 @@ def detect(text: str) -> Detection:
 
 def _courtesy_language(bare: str) -> Optional[str]:
     """The language of a courtesy (it may set a conversation's first language, not switch it)."""
-    counts = _script_counts(bare)
+    counts = script_counts(bare)
     if counts["hangul"]:
         return KO
     if counts["kana"]:

@@ -46,6 +46,7 @@ import numpy as np
 from scipy import sparse
 
 from bot.nlp.japanese import JapaneseAnalyzer
+from bot.nlp.scripts import main_scripts, script_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.nlp.word_vectors import WordVectors
@@ -64,6 +65,11 @@ DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.
 ANSWER_COVERAGE_WEIGHT = 0.5
 # Reading-based coverage counts a little less than word coverage (readings are ambiguous).
 READING_COVERAGE_WEIGHT = 0.9
+# The word signals count for a question with at least this many letters in a script the
+# FAQs' questions are written in (kana/kanji; Latin too when translated questions are
+# indexed). Without, they are noise: Sudachi reads "Where can I get a residence card" as
+# unknown Latin words and katakana readings, and pulls FAQs with English loanwords up.
+MIN_LETTERS_IN_INDEX_SCRIPT = 2
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,16 @@ class FaqIndex:
         # with and without paraphrases (docs/benchmarks.md, "Hybrid retrieval").
         self._semantic_weight = self.weights["semantic"] * (1.0 + 1.0 / ratio) if semantic_on else 0.0
         self._semantic_answer_weight = self.weights["semantic_answer"] / ratio if semantic_on else 0.0
+        # Scripts the FAQs are asked in (kana and kanji count as one): see MIN_LETTERS_IN_INDEX_SCRIPT.
+        self.scripts = main_scripts(u for d in self.docs for u in d.utterances) | {"kana"}
+
+    def reads(self, text: str) -> bool:
+        """Whether the word signals mean anything for ``text``: it has letters in a script
+        the FAQs are asked in (a question in English or Korean, against Japanese FAQs, is
+        found by its meaning alone)."""
+        counts = script_counts(text)
+        counts["kana"] += counts.pop("han")
+        return sum(n for script, n in counts.items() if script in self.scripts) >= MIN_LETTERS_IN_INDEX_SCRIPT
 
     def _idf(self, term: str) -> float:
         return self._word.idf_of(term, self._max_idf)
@@ -333,11 +349,12 @@ class FaqIndex:
         scores keep the scale of the full search, without the sentence-meaning part).
         """
         terms, reading = self.analyzer.analyse(text)
+        words = not self.uses_encoder or self.reads(text)
         if not meaning:
-            return self.search_analysed(terms, reading, k, None)
+            return self.search_analysed(terms, reading, k, None, words=words)
         if self.passages is not None and query_vector is None and self.encoder is not None:
             query_vector = self.encoder.encode_queries([text])[0]
-        return self.search_analysed(terms, reading, k, query_vector)
+        return self.search_analysed(terms, reading, k, query_vector, words=words)
 
     @property
     def uses_encoder(self) -> bool:
@@ -356,10 +373,14 @@ class FaqIndex:
         return best, ans, _rescale(best), _rescale(ans)
 
     def search_analysed(self, terms: list[str], reading: str, k: int = 5,
-                        query_vector: np.ndarray | None = None) -> SearchResult:
+                        query_vector: np.ndarray | None = None, words: bool = True) -> SearchResult:
+        """``words=False``: the question is in a script the FAQs are not asked in, and only
+        its meaning (``query_vector``) counts."""
         n_docs = len(self.docs)
         if n_docs == 0:
             return SearchResult([], terms, 0.0, 0.0)
+        if not words:
+            terms, reading = [], ""
         w = self.weights
         grams = _char_ngrams(reading)
         best_word = self._cosine(self._doc_word, self._doc_word.matrix, terms)
