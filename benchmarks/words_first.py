@@ -9,8 +9,10 @@ Every question of the evaluation sets is parsed with the full search (words and 
 and searched by its words alone. The gate is calibrated on the calibration sets
 (eval/dev.csv + eval/dev-situations.csv) exactly as `bot calibrate` does, with the
 full-search thresholds of config.yml, then measured on sets it never saw
-(eval/situations.csv, eval/crosslang.csv): the share of questions answered without the
-encoder, and the answers with and without the gate.
+(eval/situations.csv, eval/crosslang.csv), and, when `benchmarks/hybrid.py quality` has
+trained it, on the hybrid model of the 子育てオープンデータ協議会 FAQ (eval/kosodate.csv; one
+question per FAQ, so the words-only search is weaker there): the share of questions
+answered without the encoder, and the answers with and without the gate.
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ def main() -> None:
                     print(f"    changed: {q.question[:40]!r} expected {q.expected}: {full_o.decision} "
                           f"{full_o.answered or ''} -> answer {gated.answered}")
     parser.close()
+    kosodate_model = ROOT / "var" / "bench" / "hybrid" / "kosodate" / "hybrid" / "models" / "madoguchi.tar.gz"
+    questions = ROOT / "var" / "bench" / "hybrid" / "kosodate-questions.csv"
+    if kosodate_model.exists() and questions.exists():
+        kparser = ModelParser(kosodate_model)
+        kparser.set_words_first(False)
+        r = [(q, kparser.parse(q.question), kparser.words_only(q.question), "") for q in read_labelled(questions)]
+        full, with_gate = measure(r, thresholds, None, veto), measure(r, thresholds, gate, veto)
+        print(f"{'kosodate':16s} {with_gate['words_first']:6.1%}        {full['answered_correctly']:.3f} -> "
+              f"{with_gate['answered_correctly']:.3f}   {full['wrong_answers']:.3f} -> {with_gate['wrong_answers']:.3f}   "
+              f"{full['top1']:.3f} -> {with_gate['top1']:.3f}")
+        kparser.close()
 
 
 if __name__ == "__main__":

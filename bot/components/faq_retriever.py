@@ -72,7 +72,7 @@ class FaqRetriever(GraphComponent):
             # equals the hybrid one there (benchmarks/words_first.py). null = always encode.
             "words_first_threshold": 0.18,
             "words_first_margin": 0.04,
-            "words_first_min_coverage": 0.3,
+            "words_first_min_coverage": 0.5,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.

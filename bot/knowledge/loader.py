@@ -73,14 +73,26 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+# Parsed documents by path: (text, document). Parsing with line numbers is slow (pure
+# Python: about 4 s for the whole knowledge base), and one `rasa train` loads the knowledge
+# base several times (the importer is asked for its data once per graph node); an
+# unchanged file is parsed once per process. Documents are read-only for every caller.
+_PARSED: dict[str, tuple[str, Any]] = {}
+
+
 def _load_yaml(path: Path, problems: list[Problem], rel: str) -> Any:
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         problems.append(Problem(rel, 1, "UTF-8 で読めません。ファイルを UTF-8 で保存してください。"))
         return None
+    known = _PARSED.get(str(path))
+    if known is not None and known[0] == raw:
+        return known[1]
     try:
-        return _yaml().load(raw)
+        document = _yaml().load(raw)
+        _PARSED[str(path)] = (raw, document)
+        return document
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
