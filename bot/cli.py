@@ -529,6 +529,10 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
     not calibrated on: N random half/half splits, calibrated on one half and measured on
     the other (coverage and veto as in config.yml).
 
+    With a sentence encoder, it also recommends the words-first gate (words_first_*):
+    the settings at which the most questions are answered from their words alone,
+    without encoding them, while no answer on these questions gets worse.
+
     \b
     Example:
         bot calibrate eval/dev.csv
