@@ -88,6 +88,10 @@ class QuestionGroup:
     def channels(self) -> Counter:
         return Counter(q.channel for q in self.questions if q.channel)
 
+    def languages(self) -> Counter:
+        """How many questions were asked in each language (None: not recorded)."""
+        return Counter(q.language for q in self.questions)
+
     def category(self) -> str | None:
         c = Counter(q.category for q in self.questions if q.category)
         return c.most_common(1)[0][0] if c else None

@@ -160,7 +160,8 @@ async def export_csv(request: web.Request) -> web.Response:
             groups = await blocking(service.groups, filters, raw["sort"])
             write_groups(out, groups)
         else:
-            all_filters = ReviewFilter(filters.since, filters.until, filters.channel, filters.category, (), None)
+            all_filters = ReviewFilter(filters.since, filters.until, filters.channel, filters.category, (), None,
+                                       language=filters.language)
             questions = await blocking(service.log.questions, all_filters)
             write_questions(out, questions)
         name = f"madoguchi-{kind}.csv"
