@@ -20,8 +20,8 @@ from html import escape
 from aiohttp import web
 
 from bot.errors import MadoguchiError
-from bot.i18n.languages import staff_label
-from bot.review.knowledge_edit import FaqDraft, faq_files
+from bot.i18n.languages import html_lang, is_japanese, staff_label
+from bot.review.knowledge_edit import FaqDraft, faq_files, foreign_language
 from bot.review.retrain import RetrainJob
 from bot.review.service import ReviewService
 from bot.review.web_common import (
@@ -31,6 +31,12 @@ from bot.review.web_common import (
 )
 from bot.review.web_reports import dashboard_page, export_csv, retrain_page, retrain_start, retrain_status
 from bot.settings import Settings
+
+def _lang_attr(text: str, language: str | None = None) -> str:
+    """` lang="vi"` for a resident's text in another language (screen readers read it right)."""
+    code = (None if is_japanese(language) else language) if language else foreign_language(text)
+    return f' lang="{escape(html_lang(code))}"' if code else ""
+
 
 # --------------------------------------------------------------------------- pages
 async def index(request: web.Request) -> web.Response:
@@ -54,7 +60,8 @@ async def index(request: web.Request) -> web.Response:
     back = {k: v for k, v in raw.items() if v}
     for g in groups[:200]:
         texts = g.texts()
-        items = "".join(f"<li>{escape(t)}{f'（{n}）' if n > 1 else ''}</li>" for t, n in texts[:50])
+        others = [(t, n) for t, n in texts if t != g.label]  # the label may be a less frequent Japanese text
+        items = "".join(f"<li{_lang_attr(t)}>{escape(t)}{f'（{n}）' if n > 1 else ''}</li>" for t, n in texts[:50])
         more = f'<li class="muted">ほか{len(texts) - 50}種類</li>' if len(texts) > 50 else ""
         ch = "・".join(f"{escape(c)} {n}" for c, n in g.channels().most_common())
         cat = f"／分野: {escape(g.category())}" if g.category() else ""
@@ -64,7 +71,7 @@ async def index(request: web.Request) -> web.Response:
             f'<a href="{escape(href)}">「{escape(g.label)}」</a></h2>'
             f'<p class="meta">最新 {local_time(g.newest)}／{escape(outcome_summary(g))}／{ch}{cat}'
             f'／言語: {escape(language_summary(g))}</p>'
-            f'<p class="examples">{"".join(f"「{escape(t)}」" for t, _ in texts[1:4])}</p>'
+            f'<p class="examples">{"".join(f"「<span{_lang_attr(t)}>{escape(t)}</span>」" for t, _ in others[:3])}</p>'
             f"<details><summary>質問文（{len(texts)}種類）</summary><ul>{items}{more}</ul></details>"
             f"{group_actions(request, g, titles, back)}</article>"
         )
@@ -93,12 +100,15 @@ async def group_page(request: web.Request) -> web.Response:
     rows = "".join(
         f"<tr><td>{local_time(q.created)}</td><td>{escape(q.channel)}</td><td>{escape(staff_label(q.language))}</td>"
         f"<td>{escape(OUTCOME_LABELS.get(q.outcome, q.outcome))}</td>"
-        f"<td>{escape(q.next_action or '')}</td><td>{escape(q.text)}</td></tr>"
+        f"<td>{escape(q.next_action or '')}</td><td{_lang_attr(q.text, q.language)}>{escape(q.text)}</td></tr>"
         for q in sorted(group.questions, key=lambda q: q.created, reverse=True)[:500]
     )
     ids = ",".join(str(i) for i in group.ids)
+    # Masked texts and texts in other languages are not offered checked: a Japanese FAQ's
+    # paraphrases are Japanese (knowledge_edit.usable_texts skips them with the reason).
     checks = "".join(
-        f'<li><label><input type="checkbox" name="texts" value="{escape(t)}"{"" if "［" in t else " checked"}> {escape(t)}'
+        f'<li><label><input type="checkbox" name="texts" value="{escape(t)}"'
+        f'{"" if "［" in t or foreign_language(t) else " checked"}> <span{_lang_attr(t)}>{escape(t)}</span>'
         f"{f'（{n}）' if n > 1 else ''}</label></li>"
         for t, n in group.texts()[:200]
     )
