@@ -117,6 +117,12 @@ def bench_ranking(name: str) -> dict:
         print(f"{lang:8s} {s['in_scope']:3d}/{s['out_of_scope']:<3d} {s['top1']:.3f}  {s['recall_at_3']:.3f}  {r10:.3f}  "
               f"{s['answered_correctly']:.3f}           {s['clarified_with_correct']:.3f}            "
               f"{s['wrong_answers']:.3f}  {refused:.3f}")
+    # The review groups an unanswered question under the FAQ its live ranking put on top
+    # (bot/review/grouping.py): with that FAQ's Japanese questions when it is the right one.
+    print("unanswered in-scope questions the review would group under their right FAQ (top-1): " + "; ".join(
+        f"{lang} {sum(o.ranking[:1] == [o.question.expected] for o in un)}/{len(un)}"
+        for lang in LANGUAGES
+        for un in [[o for o, lg in zip(outcomes, langs) if lg == lang and o.question.in_scope and o.decision != "answer"]]))
     decisions = Counter((lg, o.decision) for o, lg in zip(outcomes, langs))
     print("decisions: " + "; ".join(
         f"{lang} " + ", ".join(f"{d} {decisions[(lang, d)]}" for d in ("answer", "clarify", "cannot_answer", "unclear", "smalltalk")
@@ -161,7 +167,8 @@ def bench_rest(name: str) -> dict:
         right = sum(bool(rep) and all((m.get("custom") or {}).get("language") == row["lang"] for m in rep) for row, rep in mine)
         types = Counter((rep[0].get("custom") or {}).get("type") if rep else "none" for _, rep in mine)
         answers = [m for row, rep in mine for m in rep if (m.get("custom") or {}).get("type") == "answer"]
-        in_lang = sum((m["custom"].get("body_lang") == m["custom"].get("language")) for m in answers)
+        in_lang = sum(m["custom"].get("body_lang") == row["lang"] for row, rep in mine for m in rep
+                      if (m.get("custom") or {}).get("type") == "answer")
         for row, rep in mine:
             for m in rep:
                 got = (m.get("custom") or {}).get("language")
@@ -175,6 +182,12 @@ def bench_rest(name: str) -> dict:
         print(f"{lang:8s} {len(mine):5d}      {right / max(1, len(mine)):.3f}           {kinds:44s} {body}")
     for lang, got in wrong.items():
         print(f"  {lang}: replies in " + ", ".join(f"{k} ×{v}" for k, v in got.most_common()))
+    details = [{"lang": row["lang"], "question": row["question"], "faq_id": row["faq_id"],
+                "replies": [{k: (m.get("custom") or {}).get(k) for k in ("type", "status", "language", "body_lang", "faq_id",
+                                                                          "intent", "reason")} for m in rep]}
+               for row, rep in results]
+    (BENCH / f"replies-{name}.json").write_text(json.dumps(details, ensure_ascii=False, indent=1))
+    print(f"every reply: var/bench/languages/replies-{name}.json")
     return figures
 
 
