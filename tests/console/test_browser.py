@@ -77,12 +77,13 @@ async def _axe(page) -> list[str]:
 
 async def test_log_in_claim_and_reply_in_chromium(browser, console, store, fake_rasa, shots):
     base = str(console.make_url("")).rstrip("/")
-    h = store.request("web-7f3a", "web", "shimin", "cannot_answer", "引っ越してきたんですけど何が必要？")
+    h = store.request("web-7f3a", "web", "shimin", "cannot_answer", "引っ越してきたんですけど何が必要？", language="ja")
     _seed_conversation(fake_rasa, "web-7f3a")
-    store.request("line-19c2", "line", "kokuho", "requested", "国保の保険料の支払い方法を相談したい")
+    store.request("line-19c2", "line", "kokuho", "requested", "Tôi muốn hỏi cách đóng phí bảo hiểm y tế quốc dân", language="vi")
     store.create_ticket("web-22b0", "web", "gomi", "エアコンを処分したいのですが、市で回収してもらえますか。", "chat",
-                        expected_by="12月3日（木）")
-    store.create_ticket("line-5d1e", "line", "shimin", "戸籍謄本を郵送で取り寄せたい", "phone_dept", expected_by="12月3日（木）")
+                        expected_by="12月3日（木）", language="ja")
+    store.create_ticket("line-5d1e", "line", "shimin", "戸籍謄本を郵送で取り寄せたい", "phone_dept", expected_by="12月3日（木）",
+                        language="ja-easy")
 
     context = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP",
                                         timezone_id="Asia/Tokyo", bypass_csp=True)
@@ -102,7 +103,7 @@ async def test_log_in_claim_and_reply_in_chromium(browser, console, store, fake_
     assert await page.locator("#live-status").inner_text() == "自動更新中"
 
     # the action server queues someone else: the row appears without reloading
-    urgent = store.request("web-91aa", "web", None, "urgent", "家が火事です")
+    urgent = store.request("web-91aa", "web", None, "urgent", "家が火事です", language="ja")
     row = page.locator(f'tr[data-handoff="{urgent.id}"]')
     await row.wait_for()
     assert "緊急" in await row.inner_text()
