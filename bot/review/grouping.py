@@ -21,8 +21,9 @@ with the IDF estimated on the questions together with a background corpus (the F
 questions and paraphrases), so that words every question uses (申請, 方法) count little.
 A question whose ranking has several FAQs tied on top joins the tied FAQ whose group it
 is most similar to. Questions without a usable ranking (logged before the ranking was
-stored, vetoed, too weak) join the ranked group they are most similar to on average when
-that reaches ``threshold``; the rest are grouped among themselves by average-link
+stored, vetoed, too weak) join the ranked group whose questions in their language they are
+most similar to on average, when that reaches ``threshold`` (words compare only within a
+language); the rest are grouped among themselves by average-link
 agglomerative clustering cut at ``threshold`` (leader clustering above ``MAX_EXACT``
 distinct texts, where the full distance matrix would be too big). Tuned on
 tests/review/test_grouping.py; the ranking on tests/integration/test_review_languages.py.
@@ -42,7 +43,7 @@ import numpy as np
 from scipy import sparse
 
 from bot.i18n.detect import detect
-from bot.i18n.languages import is_japanese
+from bot.i18n.languages import JA, LANGUAGES, is_japanese
 from bot.knowledge.loader import normalise_for_compare
 from bot.nlp.japanese import STOP_TERMS, JapaneseAnalyzer, has_meaningful_text, to_katakana
 from bot.privacy.masking import PLACEHOLDER_PATTERN
@@ -121,8 +122,11 @@ class QuestionGroup:
         return Counter(q.channel for q in self.questions if q.channel)
 
     def languages(self) -> Counter:
-        """How many questions were asked in each language (None: not recorded)."""
-        return Counter(q.language for q in self.questions)
+        """How many questions were asked in each language (None: not recorded), most first,
+        ties in the order of the language menus (not recorded last)."""
+        counts = Counter(q.language for q in self.questions)
+        order = {code: i for i, code in enumerate(LANGUAGES)}
+        return Counter(dict(sorted(counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))))
 
     def category(self) -> str | None:
         c = Counter(q.category for q in self.questions if q.category)
@@ -175,10 +179,15 @@ def ranked_faqs(question: Question, min_top_score: float = MIN_TOP_SCORE) -> lis
     return ranked
 
 
-def _is_japanese_question(question: Question) -> bool:
-    """The row's language when recorded; otherwise what the text looks like (Japanese when unclear)."""
+def _language_of(question: Question) -> str:
+    """The row's language when recorded, otherwise what the text looks like; every kind of
+    Japanese (and text too short to tell) is ``ja``."""
     language = question.language or detect(question.text).language
-    return language is None or is_japanese(language)
+    return JA if language is None or is_japanese(language) else language
+
+
+def _is_japanese_question(question: Question) -> bool:
+    return _language_of(question) == JA
 
 
 def _tied_top(ranked: Sequence[tuple[str, float]]) -> list[str]:
@@ -324,7 +333,7 @@ class QuestionGrouper:
         keys = list(by_text)
         texts = [by_text[k][0].text for k in keys]
         rankings = [self._ranking_of(by_text[k]) for k in keys]
-        top = self._group_by_ranking(texts, rankings)
+        top = self._group_by_ranking(texts, rankings, [_language_of(by_text[k][0]) for k in keys])
         members: dict[object, list[Question]] = defaultdict(list)
         for key, label in zip(keys, top):
             members[label].extend(by_text[key])
@@ -344,8 +353,10 @@ class QuestionGrouper:
                 return ranked
         return []
 
-    def _group_by_ranking(self, texts: Sequence[str], rankings: Sequence[list[tuple[str, float]]]) -> list[tuple]:
-        """A group label per text: ``("faq", faq_id)`` by the ranking, ``("words", n)`` by words."""
+    def _group_by_ranking(self, texts: Sequence[str], rankings: Sequence[list[tuple[str, float]]],
+                          languages: Sequence[str]) -> list[tuple]:
+        """A group label per text: ``("faq", faq_id)`` by the ranking, ``("words", n)`` by words
+        (``languages``: each text's language, Japanese ones as ``ja``)."""
         n = len(texts)
         labels: list[tuple | None] = [None] * n
         tied: dict[int, list[str]] = {}
@@ -370,10 +381,15 @@ class QuestionGrouper:
                     if sim > best_sim:
                         best, best_sim = faq_id, sim
             labels[i] = ("faq", best)
-        # No usable ranking: the ranked group it is most similar to on average, if similar enough.
-        unranked = [i for i in range(n) if labels[i] is None]
-        ranked_rows = [j for j in range(n) if labels[j] is not None]
-        if ranked_rows and unranked:
+        # No usable ranking: the ranked group it is most similar to on average, if similar
+        # enough. Words compare only within a language: the average is over the group's
+        # questions in the same language (a Japanese question is not compared with the
+        # English ones of a group).
+        for language in sorted({languages[i] for i in range(n) if labels[i] is None}):
+            unranked = [i for i in range(n) if labels[i] is None and languages[i] == language]
+            ranked_rows = [j for j in range(n) if labels[j] is not None and languages[j] == language]
+            if not ranked_rows:
+                continue
             faq_groups = sorted({labels[j] for j in ranked_rows})
             column = {g: k for k, g in enumerate(faq_groups)}
             member_of = sparse.csr_matrix(

@@ -232,9 +232,7 @@ def outcome_summary(group: QuestionGroup) -> str:
 
 def language_summary(group: QuestionGroup) -> str:
     """「日本語 3・英語 1・ベトナム語 1」: the languages the group's questions were asked in."""
-    order = {code: i for i, code in enumerate(LANGUAGES)}
-    counts = sorted(group.languages().items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
-    return "・".join(f"{staff_label(code)} {n}" for code, n in counts)
+    return "・".join(f"{staff_label(code)} {n}" for code, n in group.languages().most_common())
 
 
 def group_actions(request: web.Request, group: QuestionGroup, titles: dict[str, str], back: dict) -> str:

@@ -167,3 +167,20 @@ def test_a_tie_on_top_is_broken_by_words(grouper):
         q(4, "ごみの収集日はいつ", candidates=list(reversed(tie))),
     ])
     assert sorted((g.ids, g.top_faq) for g in groups) == [([1, 4], "gomi-calendar"), ([2, 3], "gomi-sodai-apply")]
+
+
+def test_words_compare_within_a_language_when_an_old_row_joins_a_mixed_group(grouper):
+    """A group of mostly other languages does not dilute the words of its Japanese questions."""
+    groups = grouper.group([
+        q(1, "ソファを処分したい", candidates=SODAI, language="ja"),
+        *[q(i, t, candidates=SODAI, language=lang) for i, (t, lang) in enumerate(
+            [("How do I get rid of an old sofa?", "en"), ("I want to throw away a big sofa", "en"),
+             ("Tôi muốn vứt cái ghế sofa cũ", "vi"), ("오래된 소파를 버리고 싶어요", "ko"),
+             ("Quero jogar fora um sofá velho", "pt-BR"), ("Paano magtapon ng lumang sofa?", "fil"),
+             ("我想扔掉旧沙发", "zh-Hans"), ("큰 가구는 어떻게 버려요?", "ko")], 2)],
+        q(12, "古いソファを処分したい"),  # logged before the ranking and the language were stored
+    ])
+    [group] = groups  # averaged over all nine members, its words would be too far (0.13 < 0.15)
+    assert group.ids == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
+    assert group.languages() == {"ko": 2, "en": 2, "ja": 1, "zh-Hans": 1, "vi": 1, "pt-BR": 1, "fil": 1, None: 1}
+    assert list(group.languages()) == ["en", "ko", "ja", "zh-Hans", "vi", "pt-BR", "fil", None]  # most first, then the menus' order
