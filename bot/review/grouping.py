@@ -371,11 +371,12 @@ class QuestionGrouper:
         if not pending:
             return labels  # type: ignore[return-value]
         words, readings = self._vectors(texts)
-        # Ties: the tied FAQ whose group (so far) the text is most similar to on average.
+        # Ties: the tied FAQ whose group (so far) the text is most similar to on average
+        # (its questions in the same language; the first tied FAQ when none is comparable).
         for i, tops in tied.items():
             best, best_sim = tops[0], -1.0
             for faq_id in tops:
-                members = [j for j in range(n) if labels[j] == ("faq", faq_id)]
+                members = [j for j in range(n) if labels[j] == ("faq", faq_id) and languages[j] == languages[i]]
                 if members:
                     sim = float(_similarities(words[[i]], readings[[i]], words[members], readings[members]).mean())
                     if sim > best_sim:
