@@ -334,5 +334,8 @@ def dashboard(ctx, since, until, channel, as_json) -> None:
         click.echo(f"  {b:14s} {d.buckets[b]:6d}")
     for fid, question, n in d.top_faqs[:5]:
         click.echo(f"  top FAQ {fid}: {n}  {question}")
+    for lang in d.languages:
+        rate = "—" if lang.self_resolution_rate is None else f"{lang.self_resolution_rate * 100:.1f}%"
+        click.echo(f"  language {lang.channel or 'unknown':8s} {lang.questions:6d} questions, self-resolved {rate}")
     if d.waits is not None and d.waits.median is not None:
         click.echo(f"  hand-off wait: median {d.waits.median} min, p90 {d.waits.p90} min ({d.waits.claimed}/{d.waits.handoffs} claimed)")

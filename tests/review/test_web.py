@@ -291,6 +291,8 @@ async def test_dashboard_shows_the_fixture_figures(client, log, clock):
     assert "待ち時間の中央値 3.0分・90%点 24.6分" in html
     assert "<tr><td>2026-11-19</td><td>3</td><td>0</td><td>1</td><td>1</td><td>1</td></tr>" in html
     assert "<tr><td>web</td><td>5</td><td>3</td><td>1</td><td>1</td><td>0</td><td>60.0%</td></tr>" in html
+    assert "<h2>言語別</h2>" in html  # the fixture was logged before languages were recorded:
+    assert "<tr><td>不明</td><td>8</td><td>3</td><td>2</td><td>2</td><td>1</td><td>37.5%</td></tr>" in html
     line_only = await (await client.get(f"/review/dashboard?since={D18}&until={D20}&channel=line")).text()
     assert "質問<b>3件</b>" in line_only
 
