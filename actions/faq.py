@@ -26,13 +26,15 @@ def _answered(faq_id: str, department: str | None) -> List[Dict[Text, Any]]:
 
 
 def _log(tracker: Tracker, outcome: Outcome, candidates: list, **details: Any) -> None:
-    """Record the outcome of the resident's latest message (text already masked by the channel)."""
+    """Record the outcome of the resident's latest message (text already masked by the channel),
+    with the conversation's language for staff."""
     record_safely(
         tracker.sender_id,
         tracker.get_latest_input_channel(),
         (tracker.latest_message or {}).get("text") or "",
         outcome.value,
         candidates,
+        language=language_of(tracker),
         **details,
     )
 

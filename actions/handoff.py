@@ -44,14 +44,14 @@ def store():
     return _store
 
 
-def _record_review(tracker: Tracker, text: str, department: str | None) -> None:
+def _record_review(tracker: Tracker, text: str, department: str | None, language: str) -> None:
     """Log the hand-off request for the review of unanswered questions (never fails a reply)."""
     try:
         from bot.review.log import ReviewLog
 
         ReviewLog.open(Settings.from_env().database).record(
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "",
-            text=text, outcome="handoff_requested", candidates=[], department=department,
+            text=text, outcome="handoff_requested", candidates=[], department=department, language=language,
         )
     except Exception as exc:  # noqa: BLE001 - logging must not break the conversation
         logger.warning("could not record the hand-off request in the review log: %s", exc)
@@ -119,14 +119,14 @@ class ActionRequestHuman(Action):
         current = now()
         cal = calendar()
         channel = tracker.get_latest_input_channel() or "rest"
-        _record_review(tracker, question or "（担当者との会話を希望）", dept_id)
+        _record_review(tracker, question or "（担当者との会話を希望）", dept_id, language)
         if not cal.is_open(current):
             opens = cal.next_opening(current)
             opens_at = f"{describe_date(opens.date(), language)} {opens.strftime('%H:%M')}"
             send(dispatcher, handoff_replies.closed_offer_message(kb, department, opens_at, reply_by(cal, current, language),
                                                                   language))
             return []
-        handoff = store().request(tracker.sender_id, channel, dept_id, "requested", question)
+        handoff = store().request(tracker.sender_id, channel, dept_id, "requested", question, language=language)
         ahead = store().queue_position(handoff.id)
         send(dispatcher, handoff_replies.queued_message(kb, department, ahead, handoff.id, language))
         return [SlotSet("handoff_id", str(handoff.id))]
@@ -169,7 +169,8 @@ class ActionCreateTicket(Action):
         channel = tracker.get_latest_input_channel() or "rest"
         cal, current = calendar(), now()
         due = reply_date(cal, current)
-        ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat", expected_by=due.isoformat())
+        ticket = store().create_ticket(tracker.sender_id, channel, dept_id, question, "chat", expected_by=due.isoformat(),
+                                       language=language)
         store().cancel(tracker.sender_id)  # a waiting hand-off, if any, is replaced by the ticket
         send(dispatcher, handoff_replies.ticket_created_message(ticket.id, describe_date(due, language),
                                                                kb.departments.get(dept_id or ""), kb, language))

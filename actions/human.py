@@ -25,7 +25,8 @@ class ActionFeedbackNegative(Action):
         from bot.review.recording import record_safely
 
         record_safely(tracker.sender_id, tracker.get_latest_input_channel(), None, "feedback_negative", [],
-                      faq_id=tracker.get_slot("last_faq_id"), department=tracker.get_slot("last_department"))
+                      faq_id=tracker.get_slot("last_faq_id"), department=tracker.get_slot("last_department"),
+                      language=language_of(tracker))
         return []
 
 

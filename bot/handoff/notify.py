@@ -15,6 +15,7 @@ import logging
 import aiohttp
 
 from bot.handoff.store import Handoff, Ticket
+from bot.i18n.languages import is_japanese, staff_label
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ REASON_LABELS = {
 }
 
 
+def _in_language(code: str | None) -> str:
+    """「・ベトナム語」 when the resident does not write Japanese (staff may need an interpreter)."""
+    return f"・{staff_label(code)}" if code and not is_japanese(code) else ""
+
+
 def handoff_notice(handoff: Handoff, department_name: str | None, console_url: str) -> dict:
     """The JSON notice for a new hand-off."""
     dept = department_name or "担当課未定"
@@ -33,7 +39,8 @@ def handoff_notice(handoff: Handoff, department_name: str | None, console_url: s
     link = f"{console_url.rstrip('/')}/handoffs/{handoff.id}"
     urgent = "【緊急】" if handoff.reason == "urgent" else ""
     return {
-        "text": f"{urgent}住民からの問い合わせが職員への引き継ぎを待っています（{dept}・{reason}）。受付番号 {handoff.id}: {link}",
+        "text": f"{urgent}住民からの問い合わせが職員への引き継ぎを待っています（{dept}・{reason}{_in_language(handoff.language)}）。"
+                f"受付番号 {handoff.id}: {link}",
         "event": "handoff.created",
         "handoff": {
             "id": handoff.id,
@@ -41,6 +48,7 @@ def handoff_notice(handoff: Handoff, department_name: str | None, console_url: s
             "department_name": department_name,
             "reason": handoff.reason,
             "channel": handoff.channel,
+            "language": handoff.language,
             "created_at": handoff.created_at,
         },
         "url": link,
@@ -52,7 +60,7 @@ def ticket_notice(ticket: Ticket, department_name: str | None, console_url: str)
     dept = department_name or "担当課未定"
     link = f"{console_url.rstrip('/')}/tickets/{ticket.id}"
     return {
-        "text": f"住民から伝言が届きました（{dept}）。受付番号 {ticket.id}: {link}",
+        "text": f"住民から伝言が届きました（{dept}{_in_language(ticket.language)}）。受付番号 {ticket.id}: {link}",
         "event": "ticket.created",
         "ticket": {
             "id": ticket.id,
@@ -60,6 +68,7 @@ def ticket_notice(ticket: Ticket, department_name: str | None, console_url: str)
             "department_name": department_name,
             "contact_method": ticket.contact_method,
             "channel": ticket.channel,
+            "language": ticket.language,
             "created_at": ticket.created_at,
         },
         "url": link,

@@ -17,6 +17,10 @@ Schema (documented in docs/console.md):
   per conversation, enforced by a partial unique index.
 * ``tickets``: questions left for staff (a "伝言"), answered later.
 * ``audit_log``: who did what, when.
+
+Hand-offs and tickets keep the conversation's language (``ja``, ``en``, ``vi`` …,
+bot/i18n/languages.py) when they were made, so that staff see whom they will talk to;
+rows from before that column existed have none.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Callable, Iterator
 
 from bot.db import Database, Migration, migrate, open_database
 from bot.errors import MadoguchiError
+from bot.i18n.languages import supported_or_none
 
 MAX_TEXT_CHARS = 4000  # longest question / answer / note kept (longer text is cut)
 MAX_NOTIFY_ATTEMPTS = 8  # a notification that failed this often is given up (about 4 minutes of retries)
@@ -88,6 +93,7 @@ class Handoff:
     claimed_by: str | None
     closed_at: str | None
     resolution: str | None
+    language: str | None = None  # the resident's language when they asked; None before it was recorded
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +117,7 @@ class Ticket:
     answer: str | None
     answered_at: str | None
     answered_by: str | None
+    language: str | None = None  # the resident's language when they left it; None before it was recorded
 
     @property
     def is_open(self) -> bool:
@@ -186,9 +193,18 @@ def _create_tables(db: Database) -> None:
     )
 
 
+def _add_language(db: Database) -> None:
+    # Nullable, no default: rows from before stay "not recorded", never a guessed Japanese.
+    for table in ("handoffs", "tickets"):
+        if "language" not in db.column_names(table):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
+
+
 MIGRATIONS = [
     Migration("handoff-0001-handoffs-tickets-audit", _create_tables,
               "hand-offs, tickets and the audit log"),
+    Migration("handoff-0002-language", _add_language,
+              "the resident's language on hand-offs and tickets"),
 ]
 
 
@@ -267,7 +283,8 @@ class HandoffStore:
         return found
 
     # ------------------------------------------------------------------ hand-offs
-    def request(self, conversation_id: str, channel: str, department: str | None, reason: str, question: str) -> Handoff:
+    def request(self, conversation_id: str, channel: str, department: str | None, reason: str, question: str,
+                language: str | None = None) -> Handoff:
         """Queue the conversation for staff; returns its open hand-off if it already has one.
 
         Args:
@@ -277,6 +294,8 @@ class HandoffStore:
             reason: one of :class:`HandoffReason` (``requested``, ``cannot_answer``,
                 ``unhelpful``, ``urgent``).
             question: the resident's question (already masked).
+            language: the conversation's language (``bot.i18n.languages``); anything
+                else is kept as None (not recorded).
         """
         if not conversation_id:
             raise HandoffError("a hand-off needs the conversation id (sender id); got an empty one")
@@ -289,12 +308,14 @@ class HandoffStore:
                 return existing
             now = self.now()
             handoff_id = conn.insert(
-                "INSERT INTO handoffs (conversation_id, channel, department, status, reason, question, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, channel or "", department or None, HandoffStatus.WAITING.value, reason, _clip(question), now, now),
+                "INSERT INTO handoffs (conversation_id, channel, department, status, reason, question, created_at, updated_at, "
+                "language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, channel or "", department or None, HandoffStatus.WAITING.value, reason, _clip(question), now, now,
+                 supported_or_none(language)),
             )
             self._audit(conn, "resident", "handoff.request", f"handoff:{handoff_id}",
-                        f"reason={reason} department={department or '-'} channel={channel}")
+                        f"reason={reason} department={department or '-'} channel={channel} "
+                        f"language={supported_or_none(language) or '-'}")
             return self._require(conn, handoff_id)
 
     def get(self, handoff_id: int) -> Handoff | None:
@@ -451,13 +472,14 @@ class HandoffStore:
 
     # ------------------------------------------------------------------ tickets
     def create_ticket(self, conversation_id: str, channel: str, department: str | None, question: str,
-                      contact_method: str, expected_by: str | None = None) -> Ticket:
+                      contact_method: str, expected_by: str | None = None, language: str | None = None) -> Ticket:
         """Record a question left for staff.
 
         Args:
             contact_method: ``chat`` (answer in the same channel) or ``phone_dept`` (the
                 resident will call the department). No personal contact data is stored.
             expected_by: when the resident was told to expect the answer (ISO date or text).
+            language: the conversation's language, so staff know which language to answer in.
         """
         methods = {m.value for m in ContactMethod}
         if contact_method not in methods:
@@ -468,9 +490,9 @@ class HandoffStore:
             now = self.now()
             ticket_id = conn.insert(
                 "INSERT INTO tickets (conversation_id, channel, department, status, question, contact_method, created_at, "
-                "expected_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "expected_by, updated_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, channel or "", department or None, TicketStatus.OPEN.value, _clip(question), contact_method,
-                 now, expected_by, now),
+                 now, expected_by, now, supported_or_none(language)),
             )
             self._audit(conn, "resident", "ticket.create", f"ticket:{ticket_id}",
                         f"department={department or '-'} contact={contact_method}")

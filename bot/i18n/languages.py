@@ -26,6 +26,7 @@ class Language:
     code: str  # as in knowledge/i18n/<code>/ and in replies' custom.language
     name: str  # its own name, shown in language menus
     html_lang: str  # the lang attribute of text in this language
+    staff_label: str  # its name for city staff (console, review), in Japanese
 
     @property
     def is_japanese(self) -> bool:
@@ -35,14 +36,14 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.code: lang
     for lang in (
-        Language(JA, "日本語", "ja"),
-        Language(JA_EASY, "やさしい日本語", "ja"),
-        Language(EN, "English", "en"),
-        Language(ZH_HANS, "简体中文", "zh-Hans"),
-        Language(KO, "한국어", "ko"),
-        Language(VI, "Tiếng Việt", "vi"),
-        Language(PT_BR, "Português (Brasil)", "pt-BR"),
-        Language(FIL, "Filipino", "fil"),
+        Language(JA, "日本語", "ja", "日本語"),
+        Language(JA_EASY, "やさしい日本語", "ja", "やさしい日本語"),
+        Language(EN, "English", "en", "英語"),
+        Language(ZH_HANS, "简体中文", "zh-Hans", "中国語（簡体字）"),
+        Language(KO, "한국어", "ko", "韓国語"),
+        Language(VI, "Tiếng Việt", "vi", "ベトナム語"),
+        Language(PT_BR, "Português (Brasil)", "pt-BR", "ポルトガル語（ブラジル）"),
+        Language(FIL, "Filipino", "fil", "フィリピノ語"),
     )
 }
 DEFAULT = JA
@@ -57,6 +58,20 @@ def is_supported(code: object) -> bool:
 def html_lang(code: str | None) -> str:
     """The HTML lang attribute for a language code (unknown: Japanese)."""
     return LANGUAGES[code].html_lang if code in LANGUAGES else JA
+
+
+# Rows written before the language was recorded (hand-offs, tickets, the review log).
+UNKNOWN_STAFF_LABEL = "不明"
+
+
+def supported_or_none(code: object) -> str | None:
+    """``code`` when it is a supported language, else None (what the stores keep)."""
+    return code if is_supported(code) else None
+
+
+def staff_label(code: str | None) -> str:
+    """The language's name for city staff (「英語」, 「ベトナム語」); 「不明」 when not recorded."""
+    return LANGUAGES[code].staff_label if code in LANGUAGES else UNKNOWN_STAFF_LABEL
 
 
 def is_japanese(code: str | None) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.errors import MadoguchiError
+from bot.i18n.languages import LANGUAGES
 
 
 def _service(ctx: click.Context):
@@ -22,7 +23,7 @@ def _service(ctx: click.Context):
 
 
 def _filters(since: dt.datetime | None, until: dt.datetime | None, channel: str | None, category: str | None,
-             outcome: str | None = None, all_statuses: bool = False):
+             outcome: str | None = None, all_statuses: bool = False, language: str | None = None):
     from bot.review.store import REVIEW_OUTCOMES, ReviewFilter
 
     return ReviewFilter(
@@ -32,6 +33,7 @@ def _filters(since: dt.datetime | None, until: dt.datetime | None, channel: str 
         category=category,
         outcomes=(outcome,) if outcome else REVIEW_OUTCOMES,
         status=None if all_statuses else "open",
+        language=language,
     )
 
 
@@ -57,12 +59,14 @@ def review() -> None:
 
 @review.command("list")
 @_filter_options
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default=None,
+              help="Only questions asked in this language (ja, ja-easy, en, zh-Hans, ko, vi, pt-BR, fil).")
 @click.option("--sort", type=click.Choice(["frequent", "newest"]), default="frequent", show_default=True,
               help="Most frequent groups first, or newest first.")
 @click.option("--limit", default=30, show_default=True, help="How many groups to show.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def list_groups(ctx, since, until, channel, category, sort, limit, as_json) -> None:
+def list_groups(ctx, since, until, channel, category, language, sort, limit, as_json) -> None:
     """List open unanswered questions, grouped by similarity.
 
     The number after # identifies the group in the other commands.
@@ -71,13 +75,15 @@ def list_groups(ctx, since, until, channel, category, sort, limit, as_json) -> N
     Example:
         bot review list
         bot review list --since 2026-11-01 --channel line --sort newest
+        bot review list --language vi
     """
     service = _service(ctx)
-    groups = _run(lambda: service.groups(_filters(since, until, channel, category), sort=sort))
+    groups = _run(lambda: service.groups(_filters(since, until, channel, category, language=language), sort=sort))
     if as_json:
         click.echo(json.dumps([
             {"group": g.key, "count": g.count, "label": g.label, "newest": g.newest.isoformat(),
              "outcomes": dict(g.outcomes()), "channels": dict(g.channels()), "category": g.category(),
+             "languages": {k or "unknown": v for k, v in g.languages().most_common()},
              "suggestions": [s.faq_id for s in g.suggestions], "texts": g.texts()}
             for g in groups[:limit]], ensure_ascii=False, indent=2))
         return
@@ -88,9 +94,10 @@ def list_groups(ctx, since, until, channel, category, sort, limit, as_json) -> N
         from bot.review.store import LOCAL_TZ
 
         outcomes = ", ".join(f"{k} {v}" for k, v in g.outcomes().most_common())
+        languages = ", ".join(f"{k or 'unknown'} {v}" for k, v in g.languages().most_common())
         click.echo(f"#{g.key}  {g.count:4d}×  {g.label}")
         click.echo(f"        newest {g.newest.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}  {outcomes}"
-                   + (f"  [{g.category()}]" if g.category() else ""))
+                   + (f"  [{g.category()}]" if g.category() else "") + f"  languages: {languages}")
         if g.suggestions:
             click.echo("        suggested FAQs: " + ", ".join(s.faq_id for s in g.suggestions))
     if len(groups) > limit:
@@ -327,5 +334,8 @@ def dashboard(ctx, since, until, channel, as_json) -> None:
         click.echo(f"  {b:14s} {d.buckets[b]:6d}")
     for fid, question, n in d.top_faqs[:5]:
         click.echo(f"  top FAQ {fid}: {n}  {question}")
+    for lang in d.languages:
+        rate = "—" if lang.self_resolution_rate is None else f"{lang.self_resolution_rate * 100:.1f}%"
+        click.echo(f"  language {lang.channel or 'unknown':8s} {lang.questions:6d} questions, self-resolved {rate}")
     if d.waits is not None and d.waits.median is not None:
         click.echo(f"  hand-off wait: median {d.waits.median} min, p90 {d.waits.p90} min ({d.waits.claimed}/{d.waits.handoffs} claimed)")

@@ -94,6 +94,9 @@ class Dashboard:
     top_groups: list[QuestionGroup]
     channels: list[ChannelFigures]
     waits: WaitFigures | None  # None: no hand-off table
+    # The same figures per language of the conversation (``channel`` holds the language code,
+    # "" for questions logged before the language was recorded).
+    languages: list[ChannelFigures] = field(default_factory=list)
 
     @property
     def self_resolution_rate(self) -> float | None:
@@ -119,6 +122,11 @@ class Dashboard:
                 {"channel": c.channel, "questions": c.questions, "self_resolution_rate": c.self_resolution_rate,
                  **{b: c.buckets[b] for b in BUCKETS}}
                 for c in self.channels
+            ],
+            "languages": [
+                {"language": c.channel or None, "questions": c.questions, "self_resolution_rate": c.self_resolution_rate,
+                 **{b: c.buckets[b] for b in BUCKETS}}
+                for c in self.languages
             ],
             "handoff_waits": None if self.waits is None else {
                 "handoffs": self.waits.handoffs, "claimed": self.waits.claimed, "median_minutes": self.waits.median,
@@ -198,6 +206,7 @@ def build_dashboard(
     buckets: Counter = Counter()
     per_day: dict[dt.date, Counter] = defaultdict(Counter)
     per_channel: dict[str, ChannelFigures] = {}
+    per_language: dict[str, ChannelFigures] = {}
     faq_counts: Counter = Counter()
     resolved = 0
     for q in questions:
@@ -205,11 +214,14 @@ def build_dashboard(
         buckets[b] += 1
         per_day[local_day(q)][b] += 1
         cf = per_channel.setdefault(q.channel or "(不明)", ChannelFigures(q.channel or "(不明)"))
-        cf.questions += 1
-        cf.buckets[b] += 1
+        lf = per_language.setdefault(q.language or "", ChannelFigures(q.language or ""))
+        for f in (cf, lf):
+            f.questions += 1
+            f.buckets[b] += 1
         if is_self_resolved(q):
             resolved += 1
             cf.self_resolved += 1
+            lf.self_resolved += 1
         if q.outcome == Outcome.ANSWER.value and q.faq_id:
             faq_counts[q.faq_id] += 1
         elif q.next_action == NextAction.PICKED_CANDIDATE.value and q.next_faq_id:
@@ -233,4 +245,5 @@ def build_dashboard(
         top_groups=sorted(groups, key=lambda g: (-g.count, -g.newest.timestamp()))[:5],
         channels=sorted(per_channel.values(), key=lambda c: (-c.questions, c.channel)),
         waits=handoff_waits(log, since, until, channel),
+        languages=sorted(per_language.values(), key=lambda c: (-c.questions, c.channel == "", c.channel)),
     )

@@ -28,7 +28,8 @@ def _local(moment: dt.datetime) -> str:
 
 def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable[QuestionGroup] = (),
                     now: dt.datetime | None = None) -> int:
-    """One row per logged question; ``group`` is the key of its group when grouped.
+    """One row per logged question; ``group`` is the key of its group when grouped; ``language``
+    (last, so that sheets built on the older layout still line up) is empty when not recorded.
 
     The conversation id is replaced by :func:`conversation_key`: rows of one conversation
     still share a value, but a LINE user id never leaves the database.
@@ -38,16 +39,17 @@ def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable
     w = SafeCsvWriter(out)
     w.writerow(["id", "created_at_jst", "day", "conversation", "channel", "outcome", "reason", "bucket",
                 "self_resolved", "category", "department", "faq_id", "confidence", "next_action", "next_faq_id",
-                "status", "group", "text", "candidates"])
+                "status", "group", "text", "candidates", "language"])
     n = 0
     for q in questions:
         w.writerow([
-            q.id, _local(q.created), local_day(q).isoformat(), conversation_key(q.conversation_id), q.channel, q.outcome, q.reason or "",
+            q.id, _local(q.created), local_day(q).isoformat(), conversation_key(q.conversation_id), q.channel, q.outcome,
+            q.reason or "",
             bucket_of(q) if q.outcome in ("answer", "clarify", "cannot_answer", "unclear") else "",
             int(is_self_resolved(q)), q.category or "", q.department or "", q.faq_id or "",
             "" if q.confidence is None else q.confidence, q.effective_next(now) or "", q.next_faq_id or "",
             q.status, group_of.get(q.id, ""), q.text,
-            " ".join(f"{c['faq_id']}:{c['score']}" for c in q.candidates),
+            " ".join(f"{c['faq_id']}:{c['score']}" for c in q.candidates), q.language or "",
         ])
         n += 1
     return n
@@ -56,7 +58,7 @@ def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable
 def write_groups(out: TextIO, groups: Iterable[QuestionGroup]) -> int:
     w = SafeCsvWriter(out)
     w.writerow(["group", "count", "distinct_texts", "newest_jst", "oldest_jst", "label", "category", "department",
-                "outcomes", "channels", "suggested_faqs", "texts"])
+                "outcomes", "channels", "suggested_faqs", "texts", "languages"])
     n = 0
     for g in groups:
         texts = g.texts()
@@ -65,6 +67,7 @@ def write_groups(out: TextIO, groups: Iterable[QuestionGroup]) -> int:
             g.department() or "", " ".join(f"{k}:{v}" for k, v in g.outcomes().most_common()),
             " ".join(f"{k}:{v}" for k, v in g.channels().most_common()),
             " ".join(s.faq_id for s in g.suggestions), " / ".join(f"{t}（{c}）" for t, c in texts),
+            " ".join(f"{k or '-'}:{v}" for k, v in g.languages().most_common()),
         ])
         n += 1
     return n

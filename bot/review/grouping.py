@@ -1,14 +1,33 @@
-"""Group similar unanswered questions, so that 40 ways of asking one new topic are one row.
+"""Group unanswered questions, so that 40 ways of asking one topic (in any language) are one row.
 
-Each distinct question is described much as the FAQ search describes it: Sudachi
-normalised content words plus their readings (熊 and クマ meet), and character 2/3-grams
-of the katakana reading of the whole question (しょうひんけん meets 商品券).
-Similarity is the weighted cosine of the two TF-IDF vectors; the IDF is estimated on the
-questions together with a background corpus (the FAQ questions and paraphrases), so that
-words every question uses (申請, 方法) count little. Groups are formed by average-link
+**By the live ranking first.** Every logged question keeps what the live FAQ retriever
+ranked for it (words, readings and the multilingual sentence encoder: the review log's
+``candidates``, best first). Questions whose ranking has the same FAQ on top are one
+group, whatever language they were asked in: 「粗大ごみの出し方」, "How do I throw away a
+sofa?" and "Tôi muốn vứt tủ lạnh cũ" meet when the encoder put ``gomi-sodai-apply`` first,
+and 「粗大ごみの料金」 stays apart from 「粗大ごみの出し方」 when the assistant told them apart.
+A ranking counts only when it says something about the question's topic: not when the
+classifier vetoed the question as off-topic or there was nothing to understand
+(:data:`RANKING_IGNORED_REASONS`), and not for a Japanese question whose top FAQ scored
+below :data:`MIN_TOP_SCORE`. Rows with the same text share one ranking (a hand-off request
+logged with its question's text has none of its own); a negative feedback's ranking is
+the FAQ that was answered.
+
+**Words as tie-breaker and fallback.** Each distinct question is also described as the
+FAQ search describes it: Sudachi normalised content words plus their readings (熊 and
+クマ meet), and character 2/3-grams of the katakana reading of the whole question
+(しょうひんけん meets 商品券); similarity is the weighted cosine of the two TF-IDF vectors,
+with the IDF estimated on the questions together with a background corpus (the FAQ
+questions and paraphrases), so that words every question uses (申請, 方法) count little.
+A question whose ranking has several FAQs tied on top joins the tied FAQ whose group it
+is most similar to. Questions without a usable ranking (logged before the ranking was
+stored, vetoed, too weak) join the ranked group whose questions in their language they are
+most similar to on average, when that reaches ``threshold`` (words compare only within a
+language); the rest are grouped among themselves by average-link
 agglomerative clustering cut at ``threshold`` (leader clustering above ``MAX_EXACT``
 distinct texts, where the full distance matrix would be too big). Tuned on
-tests/review/test_grouping.py. Pure code apart from the analyzer.
+tests/review/test_grouping.py; the ranking on tests/integration/test_review_languages.py.
+Pure code apart from the analyzer.
 """
 
 from __future__ import annotations
@@ -23,6 +42,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import sparse
 
+from bot.i18n.detect import detect
+from bot.i18n.languages import JA, LANGUAGES, is_japanese
 from bot.knowledge.loader import normalise_for_compare
 from bot.nlp.japanese import STOP_TERMS, JapaneseAnalyzer, has_meaningful_text, to_katakana
 from bot.privacy.masking import PLACEHOLDER_PATTERN
@@ -32,6 +53,17 @@ WORD_WEIGHT = 0.4  # short questions are often kana or mis-segmented: readings w
 READING_WEIGHT = 0.6
 DEFAULT_THRESHOLD = 0.15  # average similarity at or above which questions are one topic
 MAX_EXACT = 2500  # distinct texts clustered exactly (memory ~ n² floats); above, leader clustering
+# Decision reasons under which the logged ranking says nothing about the question's topic:
+# the classifier vetoed it as off-topic, or there was nothing to search for.
+RANKING_IGNORED_REASONS = frozenset({"out_of_scope", "no_content", "no_match"})
+# For a Japanese question, a top FAQ scoring below this is no topic: on the calibration sets
+# (eval/dev.csv and eval/dev-situations.csv, the model of 2026-12-07) none of the 48 unanswered
+# questions whose top score was below 0.25 had the right FAQ on top, and 41 of them had no FAQ
+# at all (off-topic, personal, uncovered). Questions in other languages score lower (no word
+# of theirs is in the Japanese index: the encoder alone ranks them), so the floor is not
+# applied to them. The scale is the FaqRetriever's score (config.yml weights).
+MIN_TOP_SCORE = 0.25
+TIE = 1e-4  # the log keeps scores to 4 decimals: closer than this is a tie
 
 
 @dataclass(frozen=True)
@@ -51,6 +83,7 @@ class QuestionGroup:
     questions: list[Question]
     label: str = ""
     suggestions: list[Suggestion] = field(default_factory=list)
+    top_faq: str | None = None  # the FAQ the live ranking put on top; None for a group formed by words
 
     @property
     def key(self) -> int:
@@ -87,6 +120,13 @@ class QuestionGroup:
 
     def channels(self) -> Counter:
         return Counter(q.channel for q in self.questions if q.channel)
+
+    def languages(self) -> Counter:
+        """How many questions were asked in each language (None: not recorded), most first,
+        ties in the order of the language menus (not recorded last)."""
+        counts = Counter(q.language for q in self.questions)
+        order = {code: i for i, code in enumerate(LANGUAGES)}
+        return Counter(dict(sorted(counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))))
 
     def category(self) -> str | None:
         c = Counter(q.category for q in self.questions if q.category)
@@ -126,19 +166,67 @@ def _tfidf(rows: Sequence[Sequence[str]], background: Sequence[Sequence[str]] = 
                               np.asarray(indptr)), shape=(len(rows), max(1, len(vocab))))
 
 
+def ranked_faqs(question: Question, min_top_score: float = MIN_TOP_SCORE) -> list[tuple[str, float]]:
+    """What the live assistant ranked for ``question``, best first, when it says something
+    about the topic; empty otherwise (see the module's docstring)."""
+    if question.reason in RANKING_IGNORED_REASONS:
+        return []
+    ranked = [(str(c["faq_id"]), float(c.get("score") or 0.0)) for c in question.candidates if c.get("faq_id")]
+    if not ranked and question.outcome == "feedback_negative" and question.faq_id:
+        return [(question.faq_id, 1.0)]  # the FAQ it was answered with was the top of its ranking
+    if not ranked or (ranked[0][1] < min_top_score and _is_japanese_question(question)):
+        return []
+    return ranked
+
+
+def _language_of(question: Question) -> str:
+    """The row's language when recorded, otherwise what the text looks like; every kind of
+    Japanese (and text too short to tell) is ``ja``."""
+    language = question.language or detect(question.text).language
+    return JA if language is None or is_japanese(language) else language
+
+
+def _is_japanese_question(question: Question) -> bool:
+    return _language_of(question) == JA
+
+
+def _tied_top(ranked: Sequence[tuple[str, float]]) -> list[str]:
+    """The FAQs tied on top of a ranking (usually one), in ranking order."""
+    best = ranked[0][1]
+    out: list[str] = []
+    for faq_id, score in ranked:
+        if score < best - TIE:
+            break
+        if faq_id not in out:
+            out.append(faq_id)
+    return out
+
+
+def _label(group: QuestionGroup) -> str:
+    """The most frequent question, in Japanese when the group has one (staff read Japanese)."""
+    texts = group.texts()
+    for text, _ in texts:
+        language = detect(text).language
+        if language is None or is_japanese(language):
+            return text
+    return texts[0][0]
+
+
 class QuestionGrouper:
-    """Groups questions by meaning.
+    """Groups questions by the live ranking, then by words.
 
     Args:
         analyzer: The Sudachi analyzer (shared with the FAQ search).
         threshold: Average similarity (0–1) at or above which questions belong together.
         background: Texts that only inform the IDF (the FAQ questions and paraphrases).
+        min_top_score: A ranking whose top FAQ scored less is no topic (:data:`MIN_TOP_SCORE`).
     """
 
     def __init__(self, analyzer: JapaneseAnalyzer | None = None, threshold: float = DEFAULT_THRESHOLD,
-                 background: Sequence[str] = ()) -> None:
+                 background: Sequence[str] = (), min_top_score: float = MIN_TOP_SCORE) -> None:
         self.analyzer = analyzer or JapaneseAnalyzer("A")
         self.threshold = threshold
+        self.min_top_score = min_top_score
         self._background_texts = list(background)
         self._background: tuple[list[list[str]], list[list[str]]] | None = None
         self._cache: dict[str, tuple[list[str], str]] = {}
@@ -183,18 +271,9 @@ class QuestionGrouper:
     def similarity_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """Pairwise similarities (dense, n×n, float32) of ``texts``."""
         words, readings = self._vectors(texts)
-        rsim = (readings @ readings.T).toarray()
-        sim = (words @ words.T).toarray()
-        sim *= WORD_WEIGHT
-        sim += READING_WEIGHT * rsim
-        # A text without content words is compared by its reading alone.
-        no_words = np.asarray(words.getnnz(axis=1) == 0)
-        if no_words.any():
-            sim[no_words, :] = rsim[no_words, :]
-            sim[:, no_words] = rsim[:, no_words]
-        del rsim
+        sim = _similarities(words, readings, words, readings)
         np.fill_diagonal(sim, 1.0)
-        return np.clip(sim, 0.0, 1.0, out=sim)
+        return sim
 
     def cluster_texts(self, texts: Sequence[str], weights: Sequence[int] | None = None) -> list[int]:
         """A cluster number for each text."""
@@ -253,15 +332,101 @@ class QuestionGrouper:
             by_text[normalise_for_compare(q.text) or q.text].append(q)
         keys = list(by_text)
         texts = [by_text[k][0].text for k in keys]
-        labels = self.cluster_texts(texts, [len(by_text[k]) for k in keys])
-        members: dict[int, list[Question]] = defaultdict(list)
-        for key, label in zip(keys, labels):
+        rankings = [self._ranking_of(by_text[k]) for k in keys]
+        top = self._group_by_ranking(texts, rankings, [_language_of(by_text[k][0]) for k in keys])
+        members: dict[object, list[Question]] = defaultdict(list)
+        for key, label in zip(keys, top):
             members[label].extend(by_text[key])
-        groups = [QuestionGroup(qs) for qs in members.values()]
-        for g in groups:
-            g.label = g.texts()[0][0]
-            g.suggestions = suggestions_for(g.questions)
+        groups = []
+        for label, qs in members.items():
+            group = QuestionGroup(qs, top_faq=label[1] if label[0] == "faq" else None)
+            group.label = _label(group)
+            group.suggestions = suggestions_for(group.questions)
+            groups.append(group)
         return sort_groups(groups, sort)
+
+    def _ranking_of(self, rows: Sequence[Question]) -> list[tuple[str, float]]:
+        """One ranking for rows of the same text: the newest row's that says something."""
+        for q in sorted(rows, key=lambda q: q.id, reverse=True):
+            ranked = ranked_faqs(q, self.min_top_score)
+            if ranked:
+                return ranked
+        return []
+
+    def _group_by_ranking(self, texts: Sequence[str], rankings: Sequence[list[tuple[str, float]]],
+                          languages: Sequence[str]) -> list[tuple]:
+        """A group label per text: ``("faq", faq_id)`` by the ranking, ``("words", n)`` by words
+        (``languages``: each text's language, Japanese ones as ``ja``)."""
+        n = len(texts)
+        labels: list[tuple | None] = [None] * n
+        tied: dict[int, list[str]] = {}
+        for i, ranked in enumerate(rankings):
+            if ranked:
+                tops = _tied_top(ranked)
+                if len(tops) == 1:
+                    labels[i] = ("faq", tops[0])
+                else:
+                    tied[i] = tops
+        pending = [i for i in range(n) if labels[i] is None]
+        if not pending:
+            return labels  # type: ignore[return-value]
+        words, readings = self._vectors(texts)
+        # Ties: the tied FAQ whose group (so far) the text is most similar to on average
+        # (its questions in the same language; the first tied FAQ when none is comparable).
+        for i, tops in tied.items():
+            best, best_sim = tops[0], -1.0
+            for faq_id in tops:
+                members = [j for j in range(n) if labels[j] == ("faq", faq_id) and languages[j] == languages[i]]
+                if members:
+                    sim = float(_similarities(words[[i]], readings[[i]], words[members], readings[members]).mean())
+                    if sim > best_sim:
+                        best, best_sim = faq_id, sim
+            labels[i] = ("faq", best)
+        # No usable ranking: the ranked group it is most similar to on average, if similar
+        # enough. Words compare only within a language: the average is over the group's
+        # questions in the same language (a Japanese question is not compared with the
+        # English ones of a group).
+        for language in sorted({languages[i] for i in range(n) if labels[i] is None}):
+            unranked = [i for i in range(n) if labels[i] is None and languages[i] == language]
+            ranked_rows = [j for j in range(n) if labels[j] is not None and languages[j] == language]
+            if not ranked_rows:
+                continue
+            faq_groups = sorted({labels[j] for j in ranked_rows})
+            column = {g: k for k, g in enumerate(faq_groups)}
+            member_of = sparse.csr_matrix(
+                (np.ones(len(ranked_rows), dtype=np.float32), ([column[labels[j]] for j in ranked_rows], range(len(ranked_rows)))),
+                shape=(len(faq_groups), len(ranked_rows)))
+            sizes = np.asarray(member_of.sum(axis=1)).ravel()
+            for start in range(0, len(unranked), 256):
+                block = unranked[start:start + 256]
+                sims = _similarities(words[block], readings[block], words[ranked_rows], readings[ranked_rows])
+                means = np.asarray(member_of @ sims.T).T / sizes  # block × groups
+                for k, i in enumerate(block):
+                    g = int(np.argmax(means[k]))
+                    if means[k, g] >= self.threshold:
+                        labels[i] = faq_groups[g]
+        rest = [i for i in range(n) if labels[i] is None]
+        if rest:
+            for i, cluster in zip(rest, self.cluster_texts([texts[i] for i in rest])):
+                labels[i] = ("words", cluster)
+        return labels  # type: ignore[return-value]
+
+
+def _similarities(words_a: sparse.csr_matrix, readings_a: sparse.csr_matrix,
+                  words_b: sparse.csr_matrix, readings_b: sparse.csr_matrix) -> np.ndarray:
+    """Similarities (dense, a×b, in 0–1) of two sets of rows of the same vector space."""
+    rsim = (readings_a @ readings_b.T).toarray()
+    sim = (words_a @ words_b.T).toarray()
+    sim *= WORD_WEIGHT
+    sim += READING_WEIGHT * rsim
+    # A text without content words is compared by its reading alone.
+    no_words_a = np.asarray(words_a.getnnz(axis=1) == 0)
+    no_words_b = np.asarray(words_b.getnnz(axis=1) == 0)
+    if no_words_a.any():
+        sim[no_words_a, :] = rsim[no_words_a, :]
+    if no_words_b.any():
+        sim[:, no_words_b] = rsim[:, no_words_b]
+    return np.clip(sim, 0.0, 1.0, out=sim)
 
 
 def sort_groups(groups: list[QuestionGroup], sort: str = "frequent") -> list[QuestionGroup]:

@@ -25,6 +25,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.errors import MadoguchiError
+from bot.i18n.detect import detect
+from bot.i18n.languages import is_japanese, staff_label
 from bot.knowledge.loader import ID_PATTERN, Problem, load_knowledge, normalise_for_compare
 from bot.knowledge.model import KnowledgeBase
 from bot.privacy.masking import contains_placeholder
@@ -160,6 +162,13 @@ def find_faq_file(knowledge_dir: Path, faq_id: str) -> Path:
                              hint="check the id with `bot kb stats` or pick one of the suggested FAQs")
 
 
+def foreign_language(text: str) -> str | None:
+    """The language of ``text`` when it is recognisably not Japanese, else None (a Japanese
+    FAQ's paraphrases are Japanese; translations go to knowledge/i18n/<lang>/)."""
+    language = detect(text).language
+    return language if language is not None and not is_japanese(language) else None
+
+
 def usable_texts(texts: Iterable[str], kb: KnowledgeBase, own_faq: str | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """Split resident questions into those usable as paraphrases and those skipped (with why)."""
     owner = {}
@@ -178,6 +187,11 @@ def usable_texts(texts: Iterable[str], kb: KnowledgeBase, own_faq: str | None = 
             skipped.append((text, "個人情報を伏せた文のため追加しません"))
         elif len(text) > MAX_PARAPHRASE_CHARS:
             skipped.append((text, f"{MAX_PARAPHRASE_CHARS}文字を超えるため追加しません"))
+        elif foreign_language(text):
+            # Groups hold questions in every language (grouped by the live ranking); the
+            # Japanese FAQ keeps Japanese texts, translations live in knowledge/i18n/<lang>/.
+            lang = foreign_language(text)
+            skipped.append((text, f"{staff_label(lang)}の文のため追加しません（翻訳は knowledge/i18n/{lang}/ に書きます）"))
         elif key in seen:
             skipped.append((text, "同じ文がすでに選ばれています"))
         elif key in owner:

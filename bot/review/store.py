@@ -5,7 +5,9 @@ compute shares), one row per follow-up that needs review (negative feedback, a r
 for a person), and what happened next. Schema and meaning: docs/review.md.
 
 Texts are masked again on the way in (idempotent), so even a caller that skipped the
-channel's masking cannot store personal data.
+channel's masking cannot store personal data. Each row keeps the conversation's language
+(``ja``, ``en``, ``vi`` …) when the question was asked; rows logged before that column
+existed have none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db import Database, Migration, is_postgres_url, migrate, open_database
 from bot.errors import MadoguchiError
+from bot.i18n.languages import supported_or_none
 from bot.privacy.masking import mask_personal_data
 
 # Japanese municipalities count days in Japan time.
@@ -128,9 +131,16 @@ def _create_tables(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS review_questions_review ON review_questions(status, outcome, created_at)")
 
 
+def _add_language(db: Database) -> None:
+    # Nullable, no default: older rows stay "not recorded" rather than a guessed Japanese.
+    if "language" not in db.column_names("review_questions"):
+        db.execute("ALTER TABLE review_questions ADD COLUMN language TEXT")
+
+
 MIGRATIONS = [
     Migration("review-0001-questions-resolutions", _create_tables,
               "review log: questions with outcome and next step; review resolutions"),
+    Migration("review-0002-language", _add_language, "review log: the resident's language per question"),
 ]
 
 
@@ -177,6 +187,7 @@ class ReviewFilter:
     category: str | None = None
     outcomes: tuple[str, ...] = REVIEW_OUTCOMES
     status: str | None = Status.OPEN.value  # None: every status
+    language: str | None = None  # one language code (``en``); None: every language
 
 
 @dataclass
@@ -200,6 +211,7 @@ class Question:
     next_at: str | None = None
     status: str = Status.OPEN.value
     resolution_id: int | None = None
+    language: str | None = None  # the conversation's language; None when not recorded
 
     @classmethod
     def from_row(cls, row: dict) -> "Question":
@@ -299,6 +311,7 @@ class ReviewLog:
         *,
         category: str | None = None,
         confidence: float | None = None,
+        language: str | None = None,
         at: dt.datetime | None = None,
     ) -> int:
         """Log one outcome; returns the new row id.
@@ -316,6 +329,8 @@ class ReviewLog:
             faq_id: The FAQ answered (``answer``) or the one that did not help.
             category: FAQ category the question seemed to be about, if known.
             confidence: The decision's confidence.
+            language: The conversation's language (``bot.i18n.languages``; anything else
+                is kept as None). A follow-up without one takes its question's.
             at: Time of the event (default: now).
         """
         try:
@@ -331,6 +346,7 @@ class ReviewLog:
             last = self._last_question(conversation_id)
             text = last.text if last else ""
             faq_id = faq_id or (last.faq_id or last.next_faq_id if last else None)
+            language = language or (last.language if last else None)
         row = {
             "created_at": iso(moment),
             "conversation_id": str(conversation_id)[:128],
@@ -344,6 +360,7 @@ class ReviewLog:
             "confidence": round(float(confidence), 4) if isinstance(confidence, (int, float)) else None,
             "candidates": json.dumps(_clean_candidates(candidates), ensure_ascii=False),
             "status": Status.OPEN.value,
+            "language": supported_or_none(language),
         }
         with self._transaction():
             self._follow_up(conversation_id, outcome_value, moment)
@@ -444,6 +461,9 @@ class ReviewLog:
         if filters.status:
             clauses.append("status = ?")
             params.append(filters.status)
+        if filters.language:
+            clauses.append("language = ?")
+            params.append(filters.language)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def by_ids(self, ids: Iterable[int]) -> list[Question]:
@@ -456,6 +476,11 @@ class ReviewLog:
     def channels(self) -> list[str]:
         return [r["channel"] for r in self._query(
             "SELECT DISTINCT channel FROM review_questions WHERE channel != '' ORDER BY channel")]
+
+    def languages(self) -> list[str]:
+        """The languages questions were logged in (codes, recorded rows only)."""
+        return [r["language"] for r in self._query(
+            "SELECT DISTINCT language FROM review_questions WHERE language IS NOT NULL ORDER BY language")]
 
     def categories(self) -> list[str]:
         return [r["category"] for r in self._query(

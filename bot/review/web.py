@@ -20,27 +20,36 @@ from html import escape
 from aiohttp import web
 
 from bot.errors import MadoguchiError
-from bot.review.knowledge_edit import FaqDraft, faq_files
+from bot.i18n.languages import html_lang, is_japanese, staff_label
+from bot.review.knowledge_edit import FaqDraft, faq_files, foreign_language
 from bot.review.retrain import RetrainJob
 from bot.review.service import ReviewService
 from bot.review.web_common import (
     FLASHES, OUTCOME_LABELS, RETRAIN, SERVICE, SETTINGS, back_query, blocking, csrf_field, errors_html, faq_datalist,
-    filter_form, group_actions, link, local_time, outcome_summary, page, parse_ids, redirect, review_filters, staff_name,
+    filter_form, group_actions, language_summary, link, local_time, outcome_summary, page, parse_ids, redirect, review_filters, staff_name,
     stylesheet, training_pending,
 )
 from bot.review.web_reports import dashboard_page, export_csv, retrain_page, retrain_start, retrain_status
 from bot.settings import Settings
+
+def _lang_attr(text: str, language: str | None = None) -> str:
+    """` lang="vi"` for a resident's text in another language (screen readers read it right)."""
+    code = (None if is_japanese(language) else language) if language else foreign_language(text)
+    return f' lang="{escape(html_lang(code))}"' if code else ""
+
 
 # --------------------------------------------------------------------------- pages
 async def index(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     filters, raw, errors = review_filters(request)
     groups = await blocking(service.groups, filters, raw["sort"])
-    channels, categories = await blocking(lambda: (service.log.channels(), service.log.categories()))
+    channels, categories, languages = await blocking(
+        lambda: (service.log.channels(), service.log.categories(), service.log.languages()))
     kb = await blocking(service.knowledge)
     titles = {f.id: f.question for f in kb.faqs}
     pending = await blocking(training_pending, service.settings)
-    parts = [errors_html(errors), filter_form(request, raw, channels, categories, link(request, "review-index"))]
+    parts = [errors_html(errors), filter_form(request, raw, channels, categories, link(request, "review-index"),
+                                              languages=languages)]
     if pending:
         parts.append(f'<div class="banner">ナレッジが変更されています。<a href="{escape(link(request, "review-retrain"))}">学習</a>すると応答に反映されます。</div>')
     total = sum(g.count for g in groups)
@@ -51,7 +60,8 @@ async def index(request: web.Request) -> web.Response:
     back = {k: v for k, v in raw.items() if v}
     for g in groups[:200]:
         texts = g.texts()
-        items = "".join(f"<li>{escape(t)}{f'（{n}）' if n > 1 else ''}</li>" for t, n in texts[:50])
+        others = [(t, n) for t, n in texts if t != g.label]  # the label may be a less frequent Japanese text
+        items = "".join(f"<li{_lang_attr(t)}>{escape(t)}{f'（{n}）' if n > 1 else ''}</li>" for t, n in texts[:50])
         more = f'<li class="muted">ほか{len(texts) - 50}種類</li>' if len(texts) > 50 else ""
         ch = "・".join(f"{escape(c)} {n}" for c, n in g.channels().most_common())
         cat = f"／分野: {escape(g.category())}" if g.category() else ""
@@ -59,8 +69,9 @@ async def index(request: web.Request) -> web.Response:
         parts.append(
             f'<article class="group" data-key="{g.key}"><h2><span class="count">{g.count}件</span>'
             f'<a href="{escape(href)}">「{escape(g.label)}」</a></h2>'
-            f'<p class="meta">最新 {local_time(g.newest)}／{escape(outcome_summary(g))}／{ch}{cat}</p>'
-            f'<p class="examples">{"".join(f"「{escape(t)}」" for t, _ in texts[1:4])}</p>'
+            f'<p class="meta">最新 {local_time(g.newest)}／{escape(outcome_summary(g))}／{ch}{cat}'
+            f'／言語: {escape(language_summary(g))}</p>'
+            f'<p class="examples">{"".join(f"「<span{_lang_attr(t)}>{escape(t)}</span>」" for t, _ in others[:3])}</p>'
             f"<details><summary>質問文（{len(texts)}種類）</summary><ul>{items}{more}</ul></details>"
             f"{group_actions(request, g, titles, back)}</article>"
         )
@@ -87,13 +98,17 @@ async def group_page(request: web.Request) -> web.Response:
     titles = {f.id: f.question for f in kb.faqs}
     back = {k: v for k, v in raw.items() if v}
     rows = "".join(
-        f"<tr><td>{local_time(q.created)}</td><td>{escape(q.channel)}</td><td>{escape(OUTCOME_LABELS.get(q.outcome, q.outcome))}</td>"
-        f"<td>{escape(q.next_action or '')}</td><td>{escape(q.text)}</td></tr>"
+        f"<tr><td>{local_time(q.created)}</td><td>{escape(q.channel)}</td><td>{escape(staff_label(q.language))}</td>"
+        f"<td>{escape(OUTCOME_LABELS.get(q.outcome, q.outcome))}</td>"
+        f"<td>{escape(q.next_action or '')}</td><td{_lang_attr(q.text, q.language)}>{escape(q.text)}</td></tr>"
         for q in sorted(group.questions, key=lambda q: q.created, reverse=True)[:500]
     )
     ids = ",".join(str(i) for i in group.ids)
+    # Masked texts and texts in other languages are not offered checked: a Japanese FAQ's
+    # paraphrases are Japanese (knowledge_edit.usable_texts skips them with the reason).
     checks = "".join(
-        f'<li><label><input type="checkbox" name="texts" value="{escape(t)}"{"" if "［" in t else " checked"}> {escape(t)}'
+        f'<li><label><input type="checkbox" name="texts" value="{escape(t)}"'
+        f'{"" if "［" in t or foreign_language(t) else " checked"}> <span{_lang_attr(t)}>{escape(t)}</span>'
         f"{f'（{n}）' if n > 1 else ''}</label></li>"
         for t, n in group.texts()[:200]
     )
@@ -104,7 +119,8 @@ async def group_page(request: web.Request) -> web.Response:
     )
     back_fields = "".join(f'<input type="hidden" name="back_{k}" value="{escape(v)}">' for k, v in back.items())
     body = (
-        f'<p class="meta">{group.count}件／最新 {local_time(group.newest)}／最初 {local_time(group.oldest)}／{escape(outcome_summary(group))}</p>'
+        f'<p class="meta">{group.count}件／最新 {local_time(group.newest)}／最初 {local_time(group.oldest)}／{escape(outcome_summary(group))}'
+        f'／言語: {escape(language_summary(group))}</p>'
         f'<section><h2>言い換えとして既存のFAQに追加</h2>'
         f'<form method="post" action="{escape(link(request, "review-paraphrase"))}">{csrf_field(request)}'
         f'<input type="hidden" name="ids" value="{ids}">{back_fields}<p>追加する文を選んでください（個人情報を伏せた文は追加できません）。</p>'
@@ -112,7 +128,7 @@ async def group_page(request: web.Request) -> web.Response:
         f'<input type="text" name="faq_id" list="faq-ids" placeholder="FAQのIDを入力" aria-label="追加先のFAQのID">'
         f'<button type="submit" class="secondary">このFAQに追加</button></form></section>'
         f"<section><h2>そのほかの対応</h2>{group_actions(request, group, titles, back)}</section>"
-        f"<section><h2>質問（新しい順）</h2><table><tr><th>日時</th><th>チャネル</th><th>結果</th><th>その後</th><th>質問</th></tr>"
+        f"<section><h2>質問（新しい順）</h2><table><tr><th>日時</th><th>チャネル</th><th>言語</th><th>結果</th><th>その後</th><th>質問</th></tr>"
         f"{rows}</table></section>{await blocking(faq_datalist, service)}"
     )
     return page(request, f"「{group.label}」", body, here="review-index")

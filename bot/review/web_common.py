@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from bot.i18n.languages import LANGUAGES, staff_label
 from bot.review.grouping import QuestionGroup
 from bot.review.retrain import RetrainJob
 from bot.review.service import ReviewService
@@ -112,8 +113,10 @@ def review_filters(request: web.Request) -> tuple[ReviewFilter, dict, list[str]]
         "category": (q.get("category") or "")[:100],
         "outcome": outcome if outcome in REVIEW_OUTCOMES else "",
         "sort": q.get("sort") if q.get("sort") in SORTS else "frequent",
+        "language": q.get("language") if q.get("language") in LANGUAGES else "",
     }
-    return ReviewFilter(since, until, raw["channel"] or None, raw["category"] or None, outcomes), raw, errors
+    return ReviewFilter(since, until, raw["channel"] or None, raw["category"] or None, outcomes,
+                        language=raw["language"] or None), raw, errors
 
 
 def parse_ids(value: str | None) -> list[int]:
@@ -189,7 +192,7 @@ def options_html(values: list[str], selected: str, empty: str) -> str:
 
 
 def filter_form(request: web.Request, raw: dict, channels: list[str], categories: list[str], action: str,
-                 with_outcome: bool = True) -> str:
+                 with_outcome: bool = True, languages: list[str] = ()) -> str:
     outcome = ""
     if with_outcome:
         opts = "".join(
@@ -199,6 +202,11 @@ def filter_form(request: web.Request, raw: dict, channels: list[str], categories
         sort = "".join(f'<option value="{k}"{" selected" if raw.get("sort") == k else ""}>{v}</option>' for k, v in SORTS.items())
         outcome += f'<label>並び順<select name="sort">{sort}</select></label>'
         outcome += f'<label>分野<select name="category">{options_html(categories, raw.get("category", ""), "すべて")}</select></label>'
+    if languages:
+        chosen = raw.get("language", "")
+        opts = "".join(f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>{escape(staff_label(code))}</option>'
+                       for code in languages)
+        outcome += f'<label>言語<select name="language"><option value="">すべて</option>{opts}</select></label>'
     return (
         f'<form class="filters" method="get" action="{escape(action)}">'
         f'<label>開始日<input type="date" name="since" value="{escape(raw.get("since", ""))}"></label>'
@@ -220,6 +228,11 @@ def faq_datalist(service: ReviewService) -> str:
 
 def outcome_summary(group: QuestionGroup) -> str:
     return "・".join(f"{OUTCOME_LABELS.get(o, o)} {n}" for o, n in group.outcomes().most_common())
+
+
+def language_summary(group: QuestionGroup) -> str:
+    """「日本語 3・英語 1・ベトナム語 1」: the languages the group's questions were asked in."""
+    return "・".join(f"{staff_label(code)} {n}" for code, n in group.languages().most_common())
 
 
 def group_actions(request: web.Request, group: QuestionGroup, titles: dict[str, str], back: dict) -> str:
@@ -252,7 +265,8 @@ def group_actions(request: web.Request, group: QuestionGroup, titles: dict[str, 
 
 
 def back_query(form) -> dict:
-    return {k[5:]: form.get(k) for k in ("back_since", "back_until", "back_channel", "back_category", "back_outcome", "back_sort")
+    return {k[5:]: form.get(k) for k in ("back_since", "back_until", "back_channel", "back_category", "back_outcome", "back_sort",
+                                          "back_language")
             if form.get(k)}
 
 

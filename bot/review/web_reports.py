@@ -8,6 +8,7 @@ from html import escape
 
 from aiohttp import web
 
+from bot.i18n.languages import staff_label
 from bot.review import charts
 from bot.review.dashboard import BUCKET_LABELS, BUCKETS, Dashboard, build_dashboard
 from bot.review.export import EXPORT_KINDS, write_channels, write_daily, write_groups, write_questions
@@ -121,6 +122,11 @@ async def dashboard_page(request: web.Request) -> web.Response:
         for c in d.channels)
     channel_chart = charts.horizontal_bars(
         "チャネル別の自己解決率", [(c.channel, round((c.self_resolution_rate or 0) * 100, 1)) for c in d.channels], label_w=140, unit="%")
+    language_rows = "".join(
+        f"<tr><td>{escape(staff_label(c.channel or None))}</td><td>{c.questions}</td>"
+        + "".join(f"<td>{c.buckets[b]}</td>" for b in BUCKETS)
+        + f"<td>{_pct(c.self_resolution_rate)}</td></tr>"
+        for c in d.languages)
     day_rows = "".join(
         f"<tr><td>{day.isoformat()}</td><td>{sum(c[b] for b in BUCKETS)}</td>" + "".join(f"<td>{c[b]}</td>" for b in BUCKETS) + "</tr>"
         for day, c in d.days)
@@ -139,6 +145,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
         f"<section><h2>多かった未回答の質問</h2>{top_groups}<ul>{group_rows}</ul></section>"
         f"<section><h2>引き継ぎの待ち時間</h2>{waits}</section>"
         f"<section><h2>チャネル別</h2>{channel_chart}<table><tr><th>チャネル</th><th>質問</th>{head}<th>自己解決率</th></tr>{channel_rows}</table></section>"
+        f"<section><h2>言語別</h2><table><tr><th>言語</th><th>質問</th>{head}<th>自己解決率</th></tr>{language_rows}</table>"
+        f'<p class="muted">言語は会話の言語（住民が選んだもの、または文面から判定したもの）。「不明」は言語を記録する前の質問です。</p></section>'
     )
     return page(request, "ダッシュボード", body, here="review-dashboard")
 
@@ -160,7 +168,8 @@ async def export_csv(request: web.Request) -> web.Response:
             groups = await blocking(service.groups, filters, raw["sort"])
             write_groups(out, groups)
         else:
-            all_filters = ReviewFilter(filters.since, filters.until, filters.channel, filters.category, (), None)
+            all_filters = ReviewFilter(filters.since, filters.until, filters.channel, filters.category, (), None,
+                                       language=filters.language)
             questions = await blocking(service.log.questions, all_filters)
             write_questions(out, questions)
         name = f"madoguchi-{kind}.csv"

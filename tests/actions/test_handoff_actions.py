@@ -162,3 +162,29 @@ def test_urgent_uses_city_numbers(project_root, monkeypatch):
     monkeypatch.setattr(knowledge_module, "_cache", knowledge_module.KnowledgeCache(project_root / "knowledge"))
     msgs, _ = run(ActionUrgent(), tracker(latest={"text": "火事です", "madoguchi": {"signals": {"urgent": "火事"}}}))
     assert "119番" in msgs[0]["text"] and "189" in msgs[0]["text"]
+
+
+VI_EVENTS = [{"event": "user", "text": "Tôi không trả được phí bảo hiểm y tế quốc dân", "parse_data": {"intent": {"name": "faq"}},
+              "input_channel": "web"},
+             {"event": "user", "text": "/request_human", "parse_data": {"intent": {"name": "request_human"}}, "input_channel": "web"}]
+
+
+def test_a_vietnamese_residents_handoff_and_review_row_say_vietnamese(setup, monkeypatch, tmp_path):
+    from bot.review.store import ReviewFilter, ReviewLog
+
+    monkeypatch.setattr(handoff_actions, "now", lambda: OPEN)
+    msgs, _ = run(ActionRequestHuman(), tracker("r-vi", slots={"last_department": "kokuho"}, events=VI_EVENTS))
+    assert msgs[0]["custom"]["language"] == "vi"
+    h = setup.open_for("r-vi")
+    assert (h.question, h.language) == ("Tôi không trả được phí bảo hiểm y tế quốc dân", "vi")
+    [row] = ReviewLog.open(tmp_path / "madoguchi.db").questions(ReviewFilter(outcomes=(), status=None))
+    assert (row.outcome, row.language) == ("handoff_requested", "vi")
+
+
+def test_a_ticket_left_in_english_says_english(setup, monkeypatch):
+    monkeypatch.setattr(handoff_actions, "now", lambda: CLOSED)
+    question = "Can I pay my resident tax in installments?"
+    events = [{"event": "user", "text": question, "parse_data": {"intent": {"name": "faq"}}}]
+    run(ActionCreateTicket(), tracker("r-en", slots={"ticket_question": question}, events=events))
+    [ticket] = setup.open_tickets()
+    assert (ticket.question, ticket.language) == (question, "en")

@@ -117,3 +117,16 @@ def test_a_broken_database_never_breaks_a_reply(monkeypatch, tmp_path, caplog):
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.review.recording"]
     assert len(warnings) == 3 and all("review log: could not record" in w for w in warnings)
     assert not any("粗大ごみ" in w for w in warnings)  # no resident text in the logs
+
+
+def test_the_conversations_language_is_logged_with_each_outcome(log):
+    run(ActionAnswerFaq(), tracker("Tôi muốn biết lịch thu gom rác ở khu tôi", {"type": "clarify", "confidence": 0.3,
+                                                                           "candidates": CANDS}, sender="vi"))
+    run(ActionAnswerFaq(), tracker("ごみの収集日はいつですか", {"type": "cannot_answer", "confidence": 0.1}, sender="ja"))
+    run(ActionAnswerFaq(), tracker("How much does it cost to throw away a sofa?",
+                                   {"type": "answer", "faq_id": "gomi-sodai-apply", "confidence": 0.7}, sender="en"))
+    feedback = tracker("/feedback_negative", sender="en", slots={"last_faq_id": "gomi-sodai-apply"})
+    feedback.events.insert(0, {"event": "user", "text": "How much does it cost to throw away a sofa?", "parse_data": {}})
+    run(ActionFeedbackNegative(), feedback)
+    assert {(q.conversation_id, q.outcome): q.language for q in log.questions(ALL)} == {
+        ("vi", "clarify"): "vi", ("ja", "cannot_answer"): "ja", ("en", "answer"): "en", ("en", "feedback_negative"): "en"}

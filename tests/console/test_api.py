@@ -23,6 +23,25 @@ async def test_inbox_lists_open_handoffs_and_tickets_with_japanese_labels(staff_
     [t] = inbox["tickets"]
     assert (t["department_name"], t["contact_label"], t["expected_by"]) == ("ごみ対策課", "チャットで回答", "12月4日（金）")
     assert {"id": "shimin", "name": "市民課"} in inbox["departments"]
+    # Rows from before the language was recorded say so; they are not passed off as Japanese.
+    assert (h["language"], h["language_label"], h["foreign"]) == (None, "不明", False)
+
+
+async def test_inbox_and_detail_show_the_residents_language(staff_client, store):
+    vi = store.request("conv-vi", "web", "gomi", "requested", "Tôi muốn vứt tủ lạnh cũ", language="vi")
+    ja = store.request("conv-ja", "rest", "gomi", "requested", "冷蔵庫を捨てたい", language="ja")
+    store.create_ticket("conv-pt", "line", None, "Como faço para pagar o imposto?", "chat", language="pt-BR")
+    c = await staff_client("suzuki")
+    _, inbox = await c.get_json("/api/inbox")
+    assert [(h["id"], h["language"], h["language_label"], h["foreign"]) for h in inbox["handoffs"]] == [
+        (vi.id, "vi", "ベトナム語", True), (ja.id, "ja", "日本語", False)]
+    [t] = inbox["tickets"]
+    assert (t["language"], t["language_label"], t["foreign"]) == ("pt-BR", "ポルトガル語（ブラジル）", True)
+    assert {"id": "fil", "name": "フィリピノ語"} in inbox["languages"] and inbox["languages"][-1] == {"id": "-", "name": "不明"}
+    _, detail = await c.get_json(f"/api/handoffs/{vi.id}")
+    assert detail["handoff"]["language_label"] == "ベトナム語"
+    _, ticket = await c.get_json(f"/api/tickets/{inbox['tickets'][0]['id']}")
+    assert ticket["ticket"]["language_label"] == "ポルトガル語（ブラジル）"
 
 
 async def test_claim_pauses_the_conversation_and_greets_the_resident(staff_client, store, fake_rasa, waiting):

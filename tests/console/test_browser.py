@@ -77,12 +77,13 @@ async def _axe(page) -> list[str]:
 
 async def test_log_in_claim_and_reply_in_chromium(browser, console, store, fake_rasa, shots):
     base = str(console.make_url("")).rstrip("/")
-    h = store.request("web-7f3a", "web", "shimin", "cannot_answer", "引っ越してきたんですけど何が必要？")
+    h = store.request("web-7f3a", "web", "shimin", "cannot_answer", "引っ越してきたんですけど何が必要？", language="ja")
     _seed_conversation(fake_rasa, "web-7f3a")
-    store.request("line-19c2", "line", "kokuho", "requested", "国保の保険料の支払い方法を相談したい")
+    store.request("line-19c2", "line", "kokuho", "requested", "Tôi muốn hỏi cách đóng phí bảo hiểm y tế quốc dân", language="vi")
     store.create_ticket("web-22b0", "web", "gomi", "エアコンを処分したいのですが、市で回収してもらえますか。", "chat",
-                        expected_by="12月3日（木）")
-    store.create_ticket("line-5d1e", "line", "shimin", "戸籍謄本を郵送で取り寄せたい", "phone_dept", expected_by="12月3日（木）")
+                        expected_by="12月3日（木）", language="ja")
+    store.create_ticket("line-5d1e", "line", "shimin", "戸籍謄本を郵送で取り寄せたい", "phone_dept", expected_by="12月3日（木）",
+                        language="ja-easy")
 
     context = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP",
                                         timezone_id="Asia/Tokyo", bypass_csp=True)
@@ -102,7 +103,7 @@ async def test_log_in_claim_and_reply_in_chromium(browser, console, store, fake_
     assert await page.locator("#live-status").inner_text() == "自動更新中"
 
     # the action server queues someone else: the row appears without reloading
-    urgent = store.request("web-91aa", "web", None, "urgent", "家が火事です")
+    urgent = store.request("web-91aa", "web", None, "urgent", "家が火事です", language="ja")
     row = page.locator(f'tr[data-handoff="{urgent.id}"]')
     await row.wait_for()
     assert "緊急" in await row.inner_text()
@@ -166,4 +167,39 @@ async def test_answer_a_ticket_in_chromium(browser, console, store, fake_rasa, s
     assert (await page.locator("#answered-by").inner_text()).startswith("佐藤")
     assert fake_rasa.delivered[-1][0] == "web-22b0"
     await page.screenshot(path=str(shots / "console-ticket.png"), full_page=True)
+    await context.close()
+
+
+async def test_language_column_filter_and_detail_in_chromium(browser, console, store, fake_rasa):
+    """Staff see in which language each resident waits, can show one language only, and the
+    conversation page says it too; the resident's text carries its own lang attribute."""
+    base = str(console.make_url("")).rstrip("/")
+    vi = store.request("web-0a1b", "web", "gomi", "requested", "Tôi muốn vứt tủ lạnh cũ", language="vi")
+    ja = store.request("web-0c2d", "web", "gomi", "requested", "冷蔵庫を捨てたい", language="ja")
+    old = store.request("web-0e3f", "rest", "gomi", "requested", "粗大ごみの日")  # logged before languages were recorded
+    store.create_ticket("line-7a8b", "line", None, "Paano magbayad ng buwis?", "chat", language="fil")
+    context = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP", timezone_id="Asia/Tokyo",
+                                        bypass_csp=True)  # axe-core is injected as an inline script
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    await page.goto(f"{base}/login?next=/inbox")
+    await page.fill("#username", "suzuki")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/inbox")
+    await page.wait_for_selector(f'tr[data-handoff="{vi.id}"]')
+    cells = {h.id: await page.locator(f'tr[data-handoff="{h.id}"] td').nth(3).inner_text() for h in (vi, ja, old)}
+    assert cells == {vi.id: "ベトナム語", ja.id: "日本語", old.id: "不明"}
+    assert await page.locator(f'tr[data-handoff="{vi.id}"] td.q a').get_attribute("lang") == "vi"
+    assert await page.locator("tr[data-ticket] td").nth(2).inner_text() == "フィリピノ語"
+    # the menu offers the languages someone waits in, not all eight
+    assert await page.locator("#lang-filter option").all_inner_texts() == ["すべての言語", "日本語", "ベトナム語", "フィリピノ語", "不明"]
+    await page.select_option("#lang-filter", "vi")
+    assert await page.locator("tr[data-handoff]").count() == 1
+    assert await page.locator(f'tr[data-handoff="{vi.id}"]').is_visible()
+    assert await page.locator("#handoff-count").inner_text() == "1件"
+    assert await page.locator("#tickets").is_hidden()
+    assert await _axe(page) == []
+    await page.goto(f"{base}/handoffs/{vi.id}")
+    await page.locator("#f-language").get_by_text("ベトナム語").wait_for()
     await context.close()

@@ -148,15 +148,18 @@ async def test_webhook_is_told_about_every_new_handoff_once(make_console, aiohtt
     hook = FakeWebhook()
     server = await aiohttp_server(hook.app)
     await make_console(notify_webhook_url=str(server.make_url("/hook")))
-    h1 = store.request("conv-a", "line", "shimin", "urgent", "個人的な質問の本文")
-    h2 = store.request("conv-b", "rest", None, "cannot_answer", "別の質問")
-    t = store.create_ticket("conv-c", "rest", "kokuho", "伝言の本文", "chat")
+    h1 = store.request("conv-a", "line", "shimin", "urgent", "個人的な質問の本文", language="vi")
+    h2 = store.request("conv-b", "rest", None, "cannot_answer", "別の質問", language="ja")
+    t = store.create_ticket("conv-c", "rest", "kokuho", "伝言の本文", "chat", language="en")
     received = await hook.wait_for(3)
     by_event = {(n["event"], (n.get("handoff") or n.get("ticket"))["id"]): n for n in received}
     first = by_event[("handoff.created", h1.id)]
     assert first["handoff"] == {"id": h1.id, "department": "shimin", "department_name": "市民課", "reason": "urgent",
-                                "channel": "line", "created_at": h1.created_at}
+                                "channel": "line", "language": "vi", "created_at": h1.created_at}
     assert first["text"].startswith("【緊急】") and first["url"].endswith(f"/handoffs/{h1.id}")
+    assert "（市民課・緊急の可能性・ベトナム語）" in first["text"]  # staff may need an interpreter
+    assert "（担当課未定・自動応答で回答できず）" in by_event[("handoff.created", h2.id)]["text"]  # Japanese: nothing to add
+    assert "（保険年金課・英語）" in by_event[("ticket.created", t.id)]["text"]
     assert ("handoff.created", h2.id) in by_event and ("ticket.created", t.id) in by_event
     assert "担当課未定" in by_event[("handoff.created", h2.id)]["text"]
     # the residents' questions never leave the console

@@ -292,3 +292,39 @@ def test_state_survives_reopening_the_file(path):
 def test_long_text_is_cut(store):
     h = store.request("c1", "rest", None, "requested", "あ" * 10_000)
     assert len(h.question) == 4000
+
+
+def test_handoffs_and_tickets_keep_the_residents_language(store):
+    h = store.request("c-vi", "web", "gomi", "requested", "Tôi muốn vứt rác cỡ lớn", language="vi")
+    t = store.create_ticket("c-en", "line", None, "When is the office open?", "chat", language="en")
+    assert (h.language, store.get(h.id).language, store.list_open()[0].language) == ("vi", "vi", "vi")
+    assert (t.language, store.open_tickets()[0].language) == ("en", "en")
+    assert store.audit_log(2)[1]["detail"] == "reason=requested department=gomi channel=web language=vi"
+    # A code the assistant does not speak is never stored as if it were one; without a language: not recorded.
+    assert store.request("c-x", "rest", None, "requested", "q", language="xx").language is None
+    assert store.request("c-y", "rest", None, "requested", "q").language is None
+
+
+def test_language_migration_keeps_older_rows_on_both_backends(path):
+    """An installation from before the language column: its rows stay, with the language
+    not recorded, and new rows get one (the same migration text on SQLite and PostgreSQL)."""
+    from bot.db import migrate, open_database
+    from bot.handoff.store import MIGRATIONS
+
+    db = open_database(path)
+    migrate(db, MIGRATIONS[:1])
+    assert "language" not in db.column_names("handoffs")
+    db.execute("INSERT INTO handoffs (conversation_id, channel, status, reason, question, created_at, updated_at) "
+               "VALUES ('old', 'rest', 'waiting', 'requested', '古い質問', '2026-11-30T00:00:00.000+00:00', "
+               "'2026-11-30T00:00:00.000+00:00')")
+    db.execute("INSERT INTO tickets (conversation_id, channel, status, question, contact_method, created_at, updated_at) "
+               "VALUES ('old', 'rest', 'open', '古い伝言', 'chat', '2026-11-30T00:00:00.000+00:00', '2026-11-30T00:00:00.000+00:00')")
+    db.close()
+    store = HandoffStore.open(path)
+    assert "handoff-0002-language" in applied_migrations(store.db)
+    [old] = store.list_open()
+    assert (old.question, old.language) == ("古い質問", None)
+    assert store.open_tickets()[0].language is None
+    assert store.request("new", "web", None, "requested", "q", language="ko").language == "ko"
+    HandoffStore.open(path)  # applied once: opening again changes nothing
+    assert [c for c in store.db.column_names("handoffs") if c == "language"] == ["language"]

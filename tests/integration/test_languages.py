@@ -48,6 +48,16 @@ def test_a_vietnamese_conversation_stays_vietnamese_through_clarify_handoff_and_
 
     [queued] = say(multilingual_stack, "/request_human", sender)  # the fixture's office is always open
     assert queued["custom"]["status"] == "queued" and queued["custom"]["language"] == "vi"
+    # staff see that this resident writes Vietnamese: on the hand-off and on every review row
+    from bot.handoff.store import HandoffStore
+    from bot.review.store import ReviewFilter, ReviewLog
+
+    database = multilingual_stack.settings.database
+    handoff = HandoffStore.open(database).open_for(sender)
+    assert (handoff.status, handoff.language) == ("waiting", "vi")
+    rows = [q for q in ReviewLog.open(database).questions(ReviewFilter(outcomes=(), status=None)) if q.conversation_id == sender]
+    assert {q.outcome for q in rows} >= {"clarify", "feedback_negative", "handoff_requested"}
+    assert {q.language for q in rows} == {"vi"}
     assert queued["text"].startswith("Đang kết nối bạn với nhân viên Phòng Xử lý rác thải.")
     assert queued["buttons"] == [{"title": "Dừng", "payload": "/handoff_cancel"}]
 

@@ -159,3 +159,17 @@ def test_dashboard_as_dict_is_json_ready(seeded):
     data = json.loads(json.dumps(build_dashboard(log, kb, D18, D20).as_dict()))
     assert data["questions"] == 8 and data["self_resolution_rate"] == 0.375
     assert data["handoff_waits"]["bins"]["未対応"] == 1
+
+
+def test_figures_per_language(log, clock, fixture_kb_dir):
+    """How well residents of each language are served; rows logged before the language
+    was recorded are counted apart, never as Japanese."""
+    seed(log, clock)  # eight questions without a recorded language
+    clock.now = at(D20, 10)
+    log.record("v1", "web", "Tôi muốn vứt cái ghế sofa cũ", "answer", [], faq_id="gomi-sodai-apply", language="vi")
+    log.record("v2", "web", "Lịch thu gom rác", "cannot_answer", [], language="vi")
+    log.record("j1", "web", "粗大ごみの出し方", "answer", [], faq_id="gomi-sodai-apply", language="ja")
+    d = build_dashboard(log, load_knowledge(fixture_kb_dir).kb, D18, D20)
+    assert [(c.channel, c.questions, c.self_resolved) for c in d.languages] == [("", 8, 3), ("vi", 2, 1), ("ja", 1, 1)]
+    assert d.as_dict()["languages"][1] == {"language": "vi", "questions": 2, "self_resolution_rate": 0.5,
+                                           "answered": 1, "clarified": 0, "cannot_answer": 1, "handed_off": 0}

@@ -101,3 +101,86 @@ def test_the_candidate_a_resident_picked_comes_first():
     cands = [{"faq_id": "a", "question": "A", "score": 0.5}, {"faq_id": "b", "question": "B", "score": 0.45}]
     picked = q(1, "x", outcome="clarify", candidates=cands, next_action="picked_candidate", next_faq_id="b")
     assert [s.faq_id for s in suggestions_for([picked, q(2, "y", candidates=cands)])] == ["b", "a"]
+
+
+def ranking(*pairs) -> list[dict]:
+    """A logged live ranking: ``ranking(("gomi-sodai-apply", 0.46), …)``, best first."""
+    return [{"faq_id": f, "question": "", "score": s} for f, s in pairs]
+
+
+SODAI = ranking(("gomi-sodai-apply", 0.46), ("gomi-spray", 0.24))
+SODAI_FEE = ranking(("gomi-sodai-fee", 0.41), ("gomi-sodai-apply", 0.38))
+
+
+def test_questions_in_any_language_with_the_same_faq_on_top_are_one_group(grouper):
+    groups = grouper.group([
+        q(1, "How do I throw away an old sofa?", candidates=ranking(("gomi-sodai-apply", 0.23), ("gomi-spray", 0.15)), language="en"),
+        q(2, "大きい家具を捨てたいんですけど", outcome="clarify", candidates=SODAI, language="ja"),
+        q(3, "Tôi muốn vứt cái ghế sofa cũ", candidates=ranking(("gomi-sodai-apply", 0.29), ("kokuho-join", 0.07)), language="vi"),
+        q(4, "I want to throw away a big sofa", candidates=ranking(("gomi-sodai-apply", 0.32)), language="en"),
+        # shares 粗大ごみ with the others, but the assistant ranked another FAQ first: its own group
+        q(5, "粗大ごみの料金はいくら", outcome="clarify", candidates=SODAI_FEE, language="ja"),
+    ])
+    assert sorted((g.ids, g.top_faq) for g in groups) == [([1, 2, 3, 4], "gomi-sodai-apply"), ([5], "gomi-sodai-fee")]
+    sofa = next(g for g in groups if g.top_faq == "gomi-sodai-apply")
+    assert sofa.label == "大きい家具を捨てたいんですけど"  # staff read Japanese: a Japanese question names the group
+    assert sofa.languages() == {"en": 2, "ja": 1, "vi": 1}
+    assert sofa.suggestions[0].faq_id == "gomi-sodai-apply"
+
+
+def test_rows_without_a_usable_ranking_are_grouped_by_words(grouper):
+    groups = grouper.group([
+        q(1, "ホタル祭りはいつですか", candidates=ranking(("event-calendar", 0.31))),
+        # logged before the ranking was stored: joins the ranked group its words are close to
+        q(2, "ほたるまつりの日程"),
+        # the classifier vetoed it as off-topic: its ranking is no topic, whatever is on top
+        q(3, "今日の天気は？", reason="out_of_scope", candidates=ranking(("event-calendar", 0.33))),
+        # a Japanese question whose best FAQ scored this low has no FAQ: words decide (alone here)
+        q(4, "犬が逃げました", reason="low_confidence", candidates=ranking(("event-calendar", 0.12)), language="ja"),
+        # the same low score in another language is the encoder's ranking alone: it counts
+        q(5, "When is the firefly festival?", reason="low_confidence", candidates=ranking(("event-calendar", 0.12)),
+          language="en"),
+        q(6, "お天気を教えて"),
+    ])
+    by_ids = {tuple(g.ids): g.top_faq for g in groups}
+    assert by_ids == {(1, 2, 5): "event-calendar", (3, 6): None, (4,): None}
+
+
+def test_a_follow_up_takes_the_ranking_of_its_question(grouper):
+    groups = grouper.group([
+        q(1, "Tôi muốn vứt cái ghế sofa cũ", candidates=SODAI, language="vi"),
+        # the hand-off request is logged with the question's text and no ranking of its own
+        q(2, "Tôi muốn vứt cái ghế sofa cũ", outcome="handoff_requested", language="vi"),
+        # a negative feedback's ranking is the FAQ it was answered with
+        q(3, "Can I leave my sofa out on Monday?", outcome="feedback_negative", faq_id="gomi-sodai-apply", language="en"),
+        q(4, "保険証をなくしました", outcome="feedback_negative", faq_id="kokuho-card"),
+    ])
+    assert sorted((g.ids, g.top_faq) for g in groups) == [([1, 2, 3], "gomi-sodai-apply"), ([4], "kokuho-card")]
+
+
+def test_a_tie_on_top_is_broken_by_words(grouper):
+    tie = ranking(("gomi-calendar", 0.3712), ("gomi-sodai-apply", 0.3712))
+    groups = grouper.group([
+        q(1, "ごみの収集日を教えて", candidates=ranking(("gomi-calendar", 0.52))),
+        q(2, "粗大ごみを出したい", candidates=ranking(("gomi-sodai-apply", 0.55))),
+        q(3, "粗大ごみの出し方", candidates=tie),
+        q(4, "ごみの収集日はいつ", candidates=list(reversed(tie))),
+    ])
+    assert sorted((g.ids, g.top_faq) for g in groups) == [([1, 4], "gomi-calendar"), ([2, 3], "gomi-sodai-apply")]
+
+
+def test_words_compare_within_a_language_when_an_old_row_joins_a_mixed_group(grouper):
+    """A group of mostly other languages does not dilute the words of its Japanese questions."""
+    groups = grouper.group([
+        q(1, "ソファを処分したい", candidates=SODAI, language="ja"),
+        *[q(i, t, candidates=SODAI, language=lang) for i, (t, lang) in enumerate(
+            [("How do I get rid of an old sofa?", "en"), ("I want to throw away a big sofa", "en"),
+             ("Tôi muốn vứt cái ghế sofa cũ", "vi"), ("오래된 소파를 버리고 싶어요", "ko"),
+             ("Quero jogar fora um sofá velho", "pt-BR"), ("Paano magtapon ng lumang sofa?", "fil"),
+             ("我想扔掉旧沙发", "zh-Hans"), ("큰 가구는 어떻게 버려요?", "ko")], 2)],
+        q(12, "古いソファを処分したい"),  # logged before the ranking and the language were stored
+    ])
+    [group] = groups  # averaged over all nine members, its words would be too far (0.13 < 0.15)
+    assert group.ids == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
+    assert group.languages() == {"ko": 2, "en": 2, "ja": 1, "zh-Hans": 1, "vi": 1, "pt-BR": 1, "fil": 1, None: 1}
+    assert list(group.languages()) == ["en", "ko", "ja", "zh-Hans", "vi", "pt-BR", "fil", None]  # most first, then the menus' order

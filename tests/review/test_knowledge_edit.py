@@ -187,3 +187,15 @@ def test_training_examples_for_out_of_scope(tmp_path, project_root):
     assert add_training_examples(nlu, "out_of_scope", ["今日の運勢は？"]) == []
     with pytest.raises(KnowledgeEditError, match="no intent 'nope'"):
         add_training_examples(nlu, "nope", ["x"])
+
+
+def test_texts_in_other_languages_are_not_japanese_paraphrases(fixture_kb_dir):
+    from bot.review.knowledge_edit import usable_texts
+
+    kb = load_knowledge(fixture_kb_dir).kb
+    usable, skipped = usable_texts(["ソファを処分したい", "How do I get rid of an old sofa?", "住民票", "대형 쓰레기는 어떻게 버려요?"], kb)
+    assert usable == ["ソファを処分したい", "住民票"]  # kanji alone is Japanese enough
+    assert skipped == [
+        ("How do I get rid of an old sofa?", "英語の文のため追加しません（翻訳は knowledge/i18n/en/ に書きます）"),
+        ("대형 쓰레기는 어떻게 버려요?", "韓国語の文のため追加しません（翻訳は knowledge/i18n/ko/ に書きます）"),
+    ]

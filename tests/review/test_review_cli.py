@@ -118,3 +118,17 @@ def test_dashboard_json(run, seeded):
     assert data["questions"] == 8 and data["self_resolution_rate"] == 0.375
     text = run("dashboard", "--since", str(D18), "--until", str(D20)).output
     assert "8 questions, self-resolved 37.5%" in text
+
+
+def test_list_shows_and_filters_languages(run, log, clock):
+    sodai = [{"faq_id": "gomi-sodai-apply", "question": "粗大ごみの出し方を教えてください。", "score": 0.3}]
+    log.record("c-ja", "web", "ソファを処分したい", "clarify", sodai, language="ja")
+    log.record("c-vi", "web", "Tôi muốn vứt cái ghế sofa cũ", "cannot_answer", sodai, language="vi")
+    log.record("c-old", "rest", "古いソファを処分したい", "cannot_answer", [])  # logged before the language and ranking
+    [group] = json.loads(run("list", "--json").output)
+    assert group["languages"] == {"ja": 1, "vi": 1, "unknown": 1}
+    assert "languages: ja 1, vi 1, unknown 1" in run("list").output
+    [only_vi] = json.loads(run("list", "--json", "--language", "vi").output)
+    assert only_vi["texts"] == [["Tôi muốn vứt cái ghế sofa cũ", 1]]
+    bad = run("list", "--language", "xx")
+    assert bad.exit_code == 2 and "xx" in bad.output

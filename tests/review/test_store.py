@@ -173,3 +173,32 @@ def test_candidates_are_cleaned(log):
     assert [c["faq_id"] for c in q.candidates] == ["a", "gomi-sodai-apply", "gomi-calendar", "gomi-sodai-apply", "gomi-calendar"]
     assert q.candidates[0]["score"] is None
     assert json.loads(log.query("SELECT candidates FROM review_questions")[0]["candidates"])[0]["faq_id"] == "a"
+
+
+def test_language_is_kept_filtered_and_inherited_by_follow_ups(log):
+    log.record("c-vi", "web", "Tôi muốn vứt rác cỡ lớn", "cannot_answer", CANDS, language="vi")
+    log.record("c-vi", "web", None, "handoff_requested", [])  # the follow-up is about the Vietnamese question
+    log.record("c-ja", "rest", "粗大ごみ", "clarify", CANDS, language="ja")
+    log.record("c-x", "rest", "?", "unclear", [], language="klingon")  # not a language we serve: not recorded
+    by_text = {(q.text, q.outcome): q.language for q in log.questions(ALL)}
+    assert by_text == {("Tôi muốn vứt rác cỡ lớn", "cannot_answer"): "vi", ("Tôi muốn vứt rác cỡ lớn", "handoff_requested"): "vi",
+                       ("粗大ごみ", "clarify"): "ja", ("?", "unclear"): None}
+    assert [q.outcome for q in log.questions(ReviewFilter(outcomes=(), status=None, language="vi"))] == [
+        "handoff_requested", "cannot_answer"]
+    assert log.languages() == ["ja", "vi"]
+
+
+def test_language_migration_keeps_rows_logged_before_it(database_target, clock):
+    from bot.db import migrate
+    from bot.review.store import MIGRATIONS
+
+    db = open_database(database_target)
+    migrate(db, MIGRATIONS[:1])
+    db.execute("INSERT INTO review_questions (created_at, conversation_id, text, outcome, candidates) "
+               "VALUES ('2026-11-19T01:00:00.000+00:00', 'old', '古い質問', 'cannot_answer', '[]')")
+    log = ReviewLog(db, clock=clock)
+    assert "review-0002-language" in applied_migrations(db)
+    log.record("new", "web", "Where do I pay the health insurance?", "cannot_answer", [], language="en")
+    assert [(q.text, q.language) for q in log.questions(ALL)] == [
+        ("Where do I pay the health insurance?", "en"), ("古い質問", None)]
+    assert log.questions(ReviewFilter(language="ja")) == []

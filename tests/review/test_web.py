@@ -165,6 +165,30 @@ async def test_paraphrase_with_chosen_texts_on_the_group_page(client, hotaru, re
     assert load_knowledge(review_settings.knowledge_dir).kb.by_id()["gomi-calendar"].paraphrases[-1] == "ほたるまつりの日程"
 
 
+async def test_languages_grouped_by_the_live_ranking_filtered_and_kept_out_of_japanese_paraphrases(client, log, clock,
+                                                                                                        review_settings):
+    ja = ask(log, clock, "c-ja", "ソファを処分したい", "clarify", candidates=SODAI, language="ja")
+    en = ask(log, clock, "c-en", "How do I get rid of an old sofa?", minutes=1, language="en",
+             candidates=[{"faq_id": "gomi-sodai-apply", "question": "", "score": 0.23}])
+    vi = ask(log, clock, "c-vi", "Tôi muốn vứt cái ghế sofa cũ", minutes=2, language="vi",
+             candidates=[{"faq_id": "gomi-sodai-apply", "question": "", "score": 0.29}])
+    html = await (await client.get("/review/")).text()
+    assert "1グループ・3件の未対応の質問" in html and "「ソファを処分したい」" in html
+    assert "言語: 日本語 1・英語 1・ベトナム語 1" in html
+    assert '<option value="vi">ベトナム語</option>' in html
+    only_vi = await (await client.get("/review/?language=vi")).text()
+    assert "1グループ・1件" in only_vi and "言語: ベトナム語 1" in only_vi
+    group = await (await client.get(f"/review/group/{ja}")).text()
+    assert 'name="texts" value="ソファを処分したい" checked' in group
+    assert 'name="texts" value="How do I get rid of an old sofa?">' in group  # offered, not checked
+    assert '<td lang="vi">Tôi muốn vứt cái ghế sofa cũ</td>' in group
+    # the one-click action adds the Japanese text and says why the others were left out
+    resp = await client.post("/review/paraphrase", data={"ids": f"{ja},{en},{vi}", "faq_choice": "gomi-sodai-apply"})
+    text = await resp.text()
+    assert "言い換えを1件追加しました（2件は追加しませんでした）" in text
+    assert load_knowledge(review_settings.knowledge_dir).kb.by_id()["gomi-sodai-apply"].paraphrases[-1] == "ソファを処分したい"
+
+
 async def test_new_faq_from_a_draft(client, hotaru, service, review_settings):
     ids, _ = hotaru
     q = ",".join(map(str, ids))
@@ -267,6 +291,8 @@ async def test_dashboard_shows_the_fixture_figures(client, log, clock):
     assert "待ち時間の中央値 3.0分・90%点 24.6分" in html
     assert "<tr><td>2026-11-19</td><td>3</td><td>0</td><td>1</td><td>1</td><td>1</td></tr>" in html
     assert "<tr><td>web</td><td>5</td><td>3</td><td>1</td><td>1</td><td>0</td><td>60.0%</td></tr>" in html
+    assert "<h2>言語別</h2>" in html  # the fixture was logged before languages were recorded:
+    assert "<tr><td>不明</td><td>8</td><td>3</td><td>2</td><td>2</td><td>1</td><td>37.5%</td></tr>" in html
     line_only = await (await client.get(f"/review/dashboard?since={D18}&until={D20}&channel=line")).text()
     assert "質問<b>3件</b>" in line_only
 

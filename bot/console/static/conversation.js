@@ -28,6 +28,7 @@
     document.getElementById("f-created").textContent = time(h.created_at);
     document.getElementById("f-staff").textContent = h.claimed_by_name || "—";
     document.getElementById("f-channel").textContent = h.channel_label;
+    document.getElementById("f-language").textContent = h.language_label;
     buttons.claim.hidden = h.status !== "waiting";
     buttons.handBack.hidden = !h.mine;
     buttons.close.hidden = !h.mine;

@@ -14,7 +14,9 @@
     document.getElementById("f-created").textContent = time(t.created_at);
     document.getElementById("f-expected").textContent = t.expected_by || "—";
     document.getElementById("f-channel").textContent = t.channel_label;
+    document.getElementById("f-language").textContent = t.language_label;
     document.getElementById("question").textContent = t.question;
+    document.getElementById("question").lang = t.question_lang;
     document.getElementById("answer-hint").textContent = t.contact_method === "chat"
       ? "回答は、住民の方が使ったチャットに送られます。"
       : "住民の方は担当課に電話する予定です。回答は記録だけされ、チャットには送られません。電話を受けた職員が確認できます。";
