@@ -351,9 +351,12 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
     except MadoguchiError as exc:
         raise _fail(exc) from None
     st = knowledge_stats(kb_)
-    from bot.knowledge.translations import coverage_as_dict, translation_coverage
+    from bot.knowledge.translations import coverage_as_dict, essential_coverage, essential_ids, translation_coverage
 
     st["translations"] = coverage_as_dict(translation_coverage(kb_))
+    essential = essential_ids(s.knowledge_dir)
+    if essential:  # knowledge/i18n/essential.txt: the FAQs every language must cover
+        st["essential"] = essential_coverage(kb_, essential)
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
@@ -375,6 +378,10 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
     for t in st["translations"]:
         click.echo(f"  {t['language']:8s} {t['current']:4d}/{t['faqs']}  {t['share']:6.1%}  "
                    f"({t['stale']} stale, {t['missing']} missing)")
+    if "essential" in st:
+        click.echo("essential FAQs (i18n/essential.txt), current / listed:")
+        for e in st["essential"]:
+            click.echo(f"  {e['language']:8s} {e['current']:4d}/{e['essential']}  ({len(e['missing'])} missing)")
 
 
 # --------------------------------------------------------------------------- quality

@@ -130,3 +130,19 @@ def test_eval_rejects_unknown_labels(tmp_path, fixture_kb_dir):
     q.write_text("question,faq_id\n住民票,no-such-faq\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--knowledge-dir", str(fixture_kb_dir), "eval", str(q)])
     assert result.exit_code == 1 and "no-such-faq" in result.output
+
+
+def test_kb_stats_reports_the_essential_faqs_when_listed(fixture_kb_dir, tmp_path):
+    import shutil
+
+    kb_dir = tmp_path / "knowledge"
+    shutil.copytree(fixture_kb_dir, kb_dir)
+    (kb_dir / "i18n" / "essential.txt").write_text("# area shimin\njuminhyo-get\nmynumber-lost  # comment\n\n# gomi\ngomi-spray\n",
+                                                   encoding="utf-8")
+    data = json.loads(invoke("--knowledge-dir", str(kb_dir), "kb", "stats", "--json").output)
+    by_language = {e["language"]: e for e in data["essential"]}
+    assert by_language["vi"] == {"language": "vi", "essential": 3, "current": 1, "missing": ["mynumber-lost"]}  # gomi-spray is stale
+    assert by_language["zh-Hans"] == {"language": "zh-Hans", "essential": 3, "current": 1, "missing": ["juminhyo-get", "gomi-spray"]}
+    text = invoke("--knowledge-dir", str(kb_dir), "kb", "stats").output.splitlines()
+    assert "  vi          1/3  (1 missing)" in text
+    assert "essential" not in invoke("--knowledge-dir", str(fixture_kb_dir), "kb", "stats").output

@@ -31,6 +31,7 @@ from bot.knowledge.model import Faq, KnowledgeBase
 
 I18N_DIR = "i18n"
 GLOSSARY_FILE = "glossary.yml"
+ESSENTIAL_FILE = "essential.txt"  # the FAQs every translated language must cover (issue 14)
 CITY_FILE = "city.yml"
 SOURCE_HASH_LENGTH = 12
 FILE_KEYS = ("language", "faqs")
@@ -388,6 +389,26 @@ def _rendering_forms(rendering: str) -> list[str]:
         alternative = alternative.strip().casefold()
         forms += [alternative, re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", alternative)]
     return [f for f in forms if f]
+
+
+def essential_ids(root: Path) -> tuple[str, ...]:
+    """The FAQ ids listed in ``root/i18n/essential.txt`` (one a line, ``#`` comments), if any."""
+    path = root / I18N_DIR / ESSENTIAL_FILE
+    if not path.exists():
+        return ()
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(dict.fromkeys(line for line in lines if line))
+
+
+def essential_coverage(kb: KnowledgeBase, ids: tuple[str, ...], languages: tuple[str, ...] = TRANSLATED) -> list[dict[str, Any]]:
+    """Per language: how many of the essential FAQs (that exist) have a current translation."""
+    translations = kb.translations or Translations()
+    by_id = kb.by_id()
+    faqs = [by_id[i] for i in ids if i in by_id]
+    return [{"language": lang, "essential": len(faqs),
+             "current": sum(translations.status(lang, f) is TranslationStatus.CURRENT for f in faqs),
+             "missing": [f.id for f in faqs if translations.status(lang, f) is TranslationStatus.MISSING]}
+            for lang in languages]
 
 
 def coverage_as_dict(report: list[LanguageCoverage]) -> list[dict[str, Any]]:

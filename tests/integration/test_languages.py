@@ -118,3 +118,17 @@ def test_without_indexed_translations_japanese_behaviour_is_unchanged_and_langua
     for text in ("Tôi muốn vứt rác cỡ lớn", "OK", "/request_human", "/handoff_cancel"):
         for message in say(live_stack, text, sender):
             assert message["custom"]["language"] == "vi", (text, message)
+
+
+def test_a_chinese_question_gets_the_chinese_answer_of_an_essential_faq(multilingual_stack):
+    """mynumber-lost is one of the essential FAQs (knowledge/i18n/essential.txt); the
+    fixture has its zh-Hans translation and a zh-Hans city.yml."""
+    sender = uuid.uuid4().hex
+    [answer] = say(multilingual_stack, "我的个人编号卡丢了，怎么办？", sender)
+    assert answer["custom"]["type"] == "answer" and answer["custom"]["faq_id"] == "mynumber-lost"
+    assert answer["custom"]["language"] == "zh-Hans" and answer["custom"]["translated"] is True
+    assert answer["text"] == (
+        "请马上打电话给个人编号综合免费电话，暂停卡的使用。然后向警察提交遗失申报，再到市民课办理补发手续。\n"
+        "咨询：市民课（本厅舍1楼，电话 0000-11-1111）")
+    for message in say(multilingual_stack, "谢谢", sender):  # a short thanks keeps the language
+        assert message["custom"]["language"] == "zh-Hans", message

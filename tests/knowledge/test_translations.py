@@ -132,3 +132,46 @@ def test_glossary_as_a_list_of_terms(kb_dir):
     assert result.kb.translations.glossary["住民票"] == {"en": "resident record (juminhyo)", "ja-easy": "住民票（じゅうみんひょう）"}
     assert [str(p) for p in result.problems] == [
         "knowledge/i18n/glossary.yml:6: 用語は ja:（日本語の用語）と言語ごとの訳語（en: …）で書いてください。"]
+
+
+# --------------------------------------------------------------------------- the project's essential FAQs
+def essential_ids(project_root: Path) -> list[str]:
+    lines = (project_root / "knowledge" / "i18n" / "essential.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_essential_list_names_120_existing_faqs_from_every_area(project_root):
+    kb = load_knowledge(project_root / "knowledge").kb
+    ids = essential_ids(project_root)
+    by_id = kb.by_id()
+    assert len(ids) == len(set(ids)) == 120
+    assert [i for i in ids if i not in by_id] == []
+    assert {by_id[i].area for i in ids} == {f.area for f in kb.faqs}  # every category covered
+
+
+def test_every_language_with_translations_covers_the_essential_faqs(project_root):
+    """Issue 14: each translated language has (at least) the essential FAQs. Stale ones
+    count (a changed Japanese text must not fail the build); missing ones do not."""
+    kb = load_knowledge(project_root / "knowledge").kb
+    ids = essential_ids(project_root)
+    started = [lang for lang, faqs in kb.translations.faqs.items() if faqs]
+    assert {"en", "ja-easy", "zh-Hans", "ko", "vi"} <= set(started)
+    for language in started:
+        assert [i for i in ids if kb.translations.any(language, i) is None] == [], language
+
+
+@pytest.mark.parametrize("language, question, contact", [
+    ("zh-Hans", "在哪里可以开住民票？", "市民课（本厅舍1楼，电话 0000-00-1111）"),
+    ("ko", "주민표는 어디에서 뗄 수 있나요?", "시민과(市民課) (본청사 1층, 전화 0000-00-1111)"),
+    ("vi", "Tôi có thể lấy phiếu cư trú (juminhyo) ở đâu?", "Phòng Thị dân (市民課) (Tầng 1 tòa nhà chính, điện thoại 0000-00-1111)"),
+])
+def test_project_answers_in_chinese_korean_vietnamese_are_filled_in_the_language(project_root, language, question, contact):
+    from bot.i18n.render import contact_text, localized_answer
+
+    kb = load_knowledge(project_root / "knowledge").kb
+    faq = kb.by_id()["juminhyo-where"]
+    answer = localized_answer(faq, kb, language)
+    assert (answer.question, answer.body_language, answer.translated) == (question, language, True)
+    # the values come from i18n/<lang>/city.yml, not the Japanese city.yml
+    assert "{{" not in answer.body and "北町2丁目" in answer.body and "平日（月曜日" not in answer.body
+    assert contact_text(kb.departments["shimin"], kb, language) == contact
