@@ -103,8 +103,9 @@ def detect(text: str) -> Detection:
             return Detection(KO, clear)
         if counts["kana"]:
             return Detection(JA, clear)
-        # Han characters only: Chinese only with its function words (「住民票」 is Japanese too).
-        if any(ch in CHINESE_MARKERS for ch in text):
+        # Han characters only: Chinese only with its function words (「住民票」 is Japanese too)
+        # or with a character no Japanese text can hold (费, 证, 护: simplified forms).
+        if any(ch in CHINESE_MARKERS or _not_japanese_han(ch) for ch in text):
             return Detection(ZH_HANS, clear)
         return UNCLEAR
     # Mostly Latin script: Japanese terms inside (「Tôi muốn lấy 住民票」) are left to the encoder.
@@ -140,6 +141,18 @@ def _courtesy_language(bare: str) -> Optional[str]:
     if bare.startswith("obrigad"):
         return PT_BR
     return FIL if bare == "salamat" else None
+
+
+def _not_japanese_han(ch: str) -> bool:
+    """A Han character outside Japan's everyday character set (cp932: JIS X 0208 and the
+    vendor extensions Japanese PCs and phones type): a simplified Chinese form."""
+    if not 0x3400 <= ord(ch) <= 0x9FFF:
+        return False
+    try:
+        ch.encode("cp932")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _is_cjk(ch: str) -> bool:

@@ -104,3 +104,10 @@ def test_turns_from_rasa_events_read_the_choice_and_start_over_each_session():
     turns = turns_from_events(events)
     assert turns == [Turn('/set_language{"language": "vi"}', "vi"), Turn("OK", None)]
     assert conversation_language(turns) == "vi"
+
+
+def test_simplified_characters_no_japanese_text_holds_make_han_only_text_chinese():
+    assert detect("护照 申请").language == "zh-Hans"  # 护: simplified; Japanese writes 護
+    assert detect("住民票 费用").language == "zh-Hans"  # 费: simplified; Japanese writes 費
+    assert detect("旅券申請").language is None  # every character is Japanese too
+    assert detect("髙橋").language is None  # a vendor-extension kanji Japanese phones type
