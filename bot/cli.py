@@ -547,8 +547,7 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         bot calibrate eval/dev.csv --min-precision 0.9 --min-recall 0.9
         bot calibrate eval/dev.csv eval/dev-situations.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.02
     """
-    from bot.eval.calibrate import calibrate as run_calibration
-    from bot.eval.calibrate import cross_validate, meets
+    from bot.eval.calibrate import cross_validate
     from bot.knowledge.decision import Thresholds
 
     s = _settings(ctx)
@@ -557,8 +556,41 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         configured = _retriever_config(s.project_dir / "config.yml")
     except MadoguchiError as exc:
         raise _fail(exc) from None
-    results = run_calibration(questions, parses, categories, Thresholds(), 0.6,
-                              min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
+    meaning_only = [bool(((p.get("madoguchi") or {}).get("signals") or {}).get("meaning_only")) for p in parses]
+    rows = [i for i, m in enumerate(meaning_only) if not m]
+    if rows:
+        pick = lambda xs: [xs[i] for i in rows]  # noqa: E731
+        best = _recommend_thresholds(pick(questions), pick(parses), pick(categories), top, "",
+                                     min_precision, min_recall, max_wrong)
+        if any(words[i] is not None for i in rows):
+            _recommend_words_first(list(zip(pick(questions), pick(parses), pick(words), pick(categories))), *best)
+    foreign = [i for i, m in enumerate(meaning_only) if m]
+    if foreign:
+        pick = lambda xs: [xs[i] for i in foreign]  # noqa: E731
+        click.echo(f"\n{len(foreign)} questions were ranked by their meaning alone (no letters in a script the FAQs "
+                   "are asked in); their own thresholds (the out_of_scope veto stays as configured):")
+        _recommend_thresholds(pick(questions), pick(parses), pick(categories), top, "meaning_only_",
+                              min_precision, min_recall, max_wrong,
+                              veto=float(configured.get("out_of_scope_threshold", 0.8)))
+    if cv:
+        veto = float(configured.get("out_of_scope_threshold", 0.8))
+        r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
+                           min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
+        click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
+        for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
+            click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")
+
+
+def _recommend_thresholds(questions, parses, categories, top: int, prefix: str, min_precision: float,
+                          min_recall: float, max_wrong: float | None, veto: float | None = None):
+    """Print the best threshold settings for these questions; returns (thresholds, veto)."""
+    from bot.eval.calibrate import calibrate as run_calibration
+    from bot.eval.calibrate import meets
+    from bot.knowledge.decision import Thresholds
+
+    extra = {} if veto is None else {"vetoes": (veto,)}
+    results = run_calibration(questions, parses, categories, Thresholds(), 0.6, min_precision=min_precision,
+                              min_recall=min_recall, max_wrong=max_wrong, **extra)
     wrong_cap = 1.0 if max_wrong is None else max_wrong
     if (min_precision or min_recall or max_wrong is not None) and not meets(results[0][3], min_precision, min_recall,
                                                                             wrong_cap):
@@ -569,20 +601,14 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         click.echo(f"{score:8.3f}   {t.answer:5.2f}  {t.clarify:5.3f}  {t.margin:5.2f}  {t.min_coverage:5.2f}  {oos:4.1f}  "
                    f"{m['top1']:.3f}  {m['answered_correctly']:.3f}  {m['clarified_with_correct']:.3f}  "
                    f"{m['wrong_answers']:.3f}  {m['cannot_answer_precision']:.3f}    {m['cannot_answer_recall']:.3f}")
-    best = results[0]
+    _, best, oos, _ = results[0]
     click.echo("\nput in config.yml (FaqRetriever):")
-    click.echo(f"    answer_threshold: {best[1].answer}\n    clarify_threshold: {best[1].clarify}\n"
-               f"    margin_threshold: {best[1].margin}\n    min_coverage: {best[1].min_coverage}\n"
-               f"    out_of_scope_threshold: {best[2]}")
-    if any(w is not None for w in words):
-        _recommend_words_first(list(zip(questions, parses, words, categories)), best[1], best[2])
-    if cv:
-        veto = float(configured.get("out_of_scope_threshold", 0.8))
-        r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
-                           min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
-        click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
-        for name in ("top1", "cannot_answer_precision", "cannot_answer_recall", "answered_correctly", "wrong_answers"):
-            click.echo(f"    {name:26s} mean {r['mean'][name]:.3f}   worst {r['worst'][name]:.3f}")
+    names = ("answer_threshold", "clarify_threshold", "margin_threshold", "min_coverage")
+    for name, value in zip(names, (best.answer, best.clarify, best.margin, best.min_coverage)):
+        click.echo(f"    {prefix}{name}: {value}")
+    if veto is None:
+        click.echo(f"    out_of_scope_threshold: {oos}")
+    return best, oos
 
 
 def _recommend_words_first(rows, thresholds, veto: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
@@ -73,6 +74,14 @@ class FaqRetriever(GraphComponent):
             "words_first_threshold": 0.18,
             "words_first_margin": 0.04,
             "words_first_min_coverage": 0.5,
+            # Questions ranked by meaning alone (no letters in a script the FAQs are asked
+            # in: English, Korean … against Japanese FAQs) score on another scale and get
+            # their own thresholds, calibrated on questions in those languages (`bot
+            # calibrate eval/dev-languages.csv`). null = the thresholds above.
+            "meaning_only_answer_threshold": None,
+            "meaning_only_clarify_threshold": None,
+            "meaning_only_margin_threshold": None,
+            "meaning_only_min_coverage": None,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": 0.75,
             # At most this many candidates are offered when clarifying.
@@ -140,6 +149,7 @@ class FaqRetriever(GraphComponent):
                 hint="run `bot calibrate` to get values for your knowledge base",
             )
         self._words_first = _words_first_thresholds(self._config)
+        self._meaning_only = _meaning_only_thresholds(self._config, self._thresholds)
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
         self._lexical_memo: "OrderedDict[str, SearchResult]" = OrderedDict()
         self._encoder_config = EncoderConfig.from_config(self._config["encoder"])
@@ -271,7 +281,8 @@ class FaqRetriever(GraphComponent):
                 decision.signals["words_first"] = True
                 return words, decision
         result = index.search(searchable, k=k, query_vector=self._query_vector(searchable))
-        return result, decide(result, self._thresholds, meaningful=True, out_of_scope=out_of_scope)
+        thresholds = self._thresholds if result.words else self._meaning_only
+        return result, decide(result, thresholds, meaningful=True, out_of_scope=out_of_scope)
 
     def set_words_first(self, enabled: bool) -> None:
         """Consult the encoder for every question (False: `bot calibrate`, which needs the
@@ -353,6 +364,21 @@ class FaqRetriever(GraphComponent):
 ENCODER_CACHE_FILE = "encoder-cache.sqlite3"
 # Words-only searches kept between the prefetch gate and the graph (one per message in flight).
 _MEMO_SIZE = 256
+
+
+def _meaning_only_thresholds(config: Dict[Text, Any], base: Thresholds) -> Thresholds:
+    """Thresholds for questions ranked by meaning alone (each unset one: as ``base``)."""
+    keys = {"answer": "meaning_only_answer_threshold", "clarify": "meaning_only_clarify_threshold",
+            "margin": "meaning_only_margin_threshold", "min_coverage": "meaning_only_min_coverage"}
+    try:
+        values = {field: float(config[key]) for field, key in keys.items() if config.get(key) is not None}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"FaqRetriever: a meaning_only setting in config.yml is not a number ({exc})",
+            hint="meaning_only_answer_threshold, meaning_only_clarify_threshold, meaning_only_margin_threshold and "
+                 "meaning_only_min_coverage take numbers between 0 and 1 (null = the main thresholds)",
+        ) from None
+    return replace(base, **values)
 
 
 def _words_first_thresholds(config: Dict[Text, Any]) -> Optional[Thresholds]:

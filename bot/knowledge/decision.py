@@ -112,6 +112,8 @@ def decide(result: SearchResult, thresholds: Thresholds, meaningful: bool = True
         "department": result.department,
         "terms": len(result.query_terms),
     }
+    if not result.words:
+        decision.signals["meaning_only"] = True
     return decision
 
 

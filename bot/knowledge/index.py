@@ -145,6 +145,9 @@ class SearchResult:
     category: str | None = None
     department: str | None = None
     extra: dict = field(default_factory=dict)
+    # False: the question is in a script the FAQs are not asked in (FaqIndex.reads) and
+    # was ranked by its meaning alone; its scores have another scale (own thresholds).
+    words: bool = True
 
 
 def _rescale(cosines: np.ndarray) -> np.ndarray:
@@ -449,7 +452,7 @@ class FaqIndex:
                 # paraphrases, 0.963 either way with them (docs/benchmarks.md).
                 coverage = max(coverage, float(sem[int(order[0])]))
         category, department = self._guess_category(candidates)
-        return SearchResult(candidates, terms, round(coverage, 4), round(known, 4), category, department)
+        return SearchResult(candidates, terms, round(coverage, 4), round(known, 4), category, department, words=words)
 
     def _coverage(self, doc: int, idf: dict[str, float], total: float) -> float:
         """IDF share of the question's words this FAQ knows: fully when residents ask it

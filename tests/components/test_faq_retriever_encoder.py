@@ -157,3 +157,17 @@ def test_a_veto_after_the_gate_still_gets_the_full_search(storage):
 def test_a_words_first_setting_that_is_not_a_number_is_a_clear_error(storage, bad):
     with pytest.raises(ConfigError, match="words_first"):
         create(storage, {"encoder": FAKE, "words_first_threshold": bad})
+
+
+def test_questions_ranked_by_meaning_alone_get_their_own_thresholds(storage):
+    strict = {"meaning_only_answer_threshold": 1.0, "meaning_only_clarify_threshold": 1.0}
+    lenient = {"meaning_only_answer_threshold": 0.0, "meaning_only_clarify_threshold": 0.0,
+               "meaning_only_margin_threshold": 0.0, "meaning_only_min_coverage": 0.0}
+    create(storage, {"encoder": FAKE}).train(training_data())
+    question = "How do I throw away a big sofa"  # no letter the FAQs' questions are written in
+    refused = load(storage, {"encoder": FAKE, **strict}).decide_text(question)
+    assert refused.type.value == "cannot_answer" and refused.signals["meaning_only"] is True
+    answered = load(storage, {"encoder": FAKE, **lenient}).decide_text(question)
+    assert answered.type.value == "answer" and answered.signals["meaning_only"] is True
+    japanese = load(storage, {"encoder": FAKE, **strict}).decide_text("粗大ごみの出し方")
+    assert japanese.type.value == "answer" and "meaning_only" not in japanese.signals  # main thresholds
