@@ -588,7 +588,11 @@ def _recommend_thresholds(questions, parses, categories, top: int, prefix: str, 
     from bot.eval.calibrate import meets
     from bot.knowledge.decision import Thresholds
 
+    from bot.eval.calibrate import LOW_ANSWER_GRID
+
     extra = {} if veto is None else {"vetoes": (veto,)}
+    if prefix:
+        extra["answers"] = LOW_ANSWER_GRID
     results = run_calibration(questions, parses, categories, Thresholds(), 0.6, min_precision=min_precision,
                               min_recall=min_recall, max_wrong=max_wrong, **extra)
     wrong_cap = 1.0 if max_wrong is None else max_wrong

@@ -63,6 +63,8 @@ def objective(summary: dict) -> float:
 
 
 ANSWER_GRID = (0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.27, 0.3, 0.33, 0.36, 0.4, 0.45, 0.5)
+# Questions ranked by meaning alone score lower (only the sentence signals can speak).
+LOW_ANSWER_GRID = (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1) + ANSWER_GRID
 CLARIFY_GRID = tuple(round(0.03 + 0.01 * i, 3) for i in range(18))  # 0.03 … 0.2
 COVERAGE_GRID = (0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.02, 0.03, 0.04, 0.06)  # how far the top FAQ must lead the second
@@ -79,7 +81,7 @@ def meets(summary: dict, min_precision: float, min_recall: float, max_wrong: flo
 def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: float,
               coverages=COVERAGE_GRID, vetoes=OUT_OF_SCOPE_GRID, min_precision: float = 0.0,
               min_recall: float = 0.0, margins=MARGIN_GRID, max_wrong: float | None = None,
-              ) -> list[tuple[float, Thresholds, float, dict]]:
+              answers=ANSWER_GRID) -> list[tuple[float, Thresholds, float, dict]]:
     """Score a grid of thresholds; best first.
 
     With ``min_precision``/``min_recall`` (the cannot-answer operating point a city
@@ -91,7 +93,7 @@ def calibrate(questions, parses, categories, base: Thresholds, oos_threshold: fl
     rows = list(zip(questions, parses, categories))
     grid = _Grid(rows, base)
     results = []
-    for a, c, cov, oos, m in itertools.product(ANSWER_GRID, CLARIFY_GRID, coverages, vetoes, margins):
+    for a, c, cov, oos, m in itertools.product(answers, CLARIFY_GRID, coverages, vetoes, margins):
         if c > a:
             continue
         t = replace(base, answer=a, clarify=c, min_coverage=cov, margin=m)
