@@ -8,6 +8,11 @@ this reads the token from the file (mode 0600, refused when others may read it) 
 hands it to Rasa's own command-line parser in this process; the process's visible
 command line keeps only the file's name.
 
+Before Rasa starts, this entry point also installs what the project changes in Rasa
+(``install_rasa_changes``): the speed-ups (``bot.rasa_speedups``), the pause guard and the
+action-server fallback. They used to be installed by the REST channel when Rasa built it,
+so a configuration without that channel silently ran without any of them.
+
 Example:
     python -m bot.rasa_server run --enable-api --auth-token-file var/rasa-api-token --model models/x.tar.gz
 """
@@ -61,10 +66,27 @@ def rasa_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def install_rasa_changes() -> None:
+    """Install, in this process, everything the project changes in Rasa (idempotent).
+
+    Raises:
+        ConfigError: the installed Rasa is not the pinned version (bot.rasa_speedups).
+    """
+    from bot import action_fallback, rasa_speedups
+    from bot.handoff import pause_guard
+    from bot.settings import Settings
+
+    rasa_speedups.install()
+    pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
+    # Not a speed fix either: a reply (and no lost message) when the action server is down.
+    action_fallback.install(Settings.from_env().action_retry_seconds)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run Rasa's command line with the token from the file (in this process)."""
     try:
         args = rasa_argv(list(sys.argv[1:] if argv is None else argv))
+        install_rasa_changes()
     except ConfigError as exc:
         sys.exit(f"bot.rasa_server: {exc}")
     # Rasa parses sys.argv itself; changing the list does not change /proc/<pid>/cmdline.

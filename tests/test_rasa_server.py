@@ -81,3 +81,21 @@ def test_running_rasa_has_no_token_on_its_command_line_and_listens_on_loopback(l
     port_hex = f"{live_stack.settings.rasa_port:04X}"
     local = {line.split()[1] for line in listening if line.split()[3] == "0A"}  # LISTEN
     assert f"0100007F:{port_hex}" in local and f"00000000:{port_hex}" not in local
+
+
+def test_the_entry_point_installs_the_rasa_changes_before_rasa_starts(monkeypatch):
+    """Not the REST channel: a configuration without it still runs with the speed-ups."""
+    import rasa.__main__
+
+    from bot import action_fallback, rasa_server, rasa_speedups
+    from bot.handoff import pause_guard
+
+    seen = {}
+    rasa_speedups.uninstall()
+    monkeypatch.setattr(action_fallback, "install", lambda seconds: seen.setdefault("fallback", seconds))
+    monkeypatch.setattr(pause_guard, "install", lambda: seen.setdefault("pause_guard", True))
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.setdefault("speedups", rasa_speedups.installed()))
+    monkeypatch.setattr("sys.argv", ["bot.rasa_server"])
+    rasa_server.main(["run", "--enable-api"])
+    assert seen == {"speedups": True, "pause_guard": True, "fallback": seen["fallback"]}
+    assert isinstance(seen["fallback"], (int, float))

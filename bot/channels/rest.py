@@ -60,10 +60,7 @@ class MadoguchiRestInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Any) -> "MadoguchiRestInput":
-        # Called once when the Rasa server starts: the place to install our Rasa fixes.
-        from bot import rasa_patches
-
-        rasa_patches.apply()
+        # Rasa's speed-ups and fixes are installed by the entry point (bot/rasa_server.py).
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -71,10 +68,10 @@ class MadoguchiRestInput(InputChannel):
 
         @bp.listener("before_server_stop")
         async def close_kept_sessions(*_: Any) -> None:
-            # The HTTP sessions bot.rasa_patches keeps open to the action server.
-            from bot import rasa_patches
+            # The HTTP sessions bot.rasa_speedups keeps open to the action server.
+            from bot import rasa_speedups
 
-            await rasa_patches.close_sessions()
+            await rasa_speedups.close_sessions()
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -4,10 +4,10 @@ and only for questions whose words alone do not settle the answer.
 Rasa runs the NLU graph inside its event loop, so a question encoded there would block
 every other resident's message for the 20–40 ms the encoder takes. The encoder is C code
 that releases the GIL, so the Rasa server awaits :func:`prefetch` before it runs the
-graph (installed by bot/rasa_patches.py): the question is encoded on a worker thread,
+graph (installed by bot.rasa_speedups): the question is encoded on a worker thread,
 on the other core, while the loop goes on with other messages, and the graph then finds
-the vector in the cache. Without the patch (`bot rank`, tests) the retriever encodes in
-line.
+the vector in the cache. Without the speed-ups installed (tests that load a model
+themselves) the retriever encodes in line.
 
 * **Batches.** Questions that arrive while the worker is busy are encoded together in
   one call: the engine streams its weights once per call, so a batch costs less per

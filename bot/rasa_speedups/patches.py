@@ -1,39 +1,13 @@
-"""Performance fixes for Rasa 3.6, applied once when the Rasa server builds its channels.
+"""The smaller speed-ups of bot.rasa_speedups, each a replacement for one Rasa 3.6 function.
 
-Each one was found by profiling the REST round trip with py-spy (docs/benchmarks.md) and
-keeps Rasa's behaviour; tests check each against Rasa's own code (test_rasa_patches.py,
-test_graph_runner.py, test_count_vectors.py, test_action_response.py).
-
-* Action-server responses: Rasa validated every response with ``jsonschema.validate``,
-  which re-checks the *schema* itself on every call (~60 % of the Rasa process's CPU
-  under load). Same schema, same errors, but the validator is built once, and a valid
-  response is recognised by ``bot.action_response`` checking each event against the
-  branch of its own type only, instead of all 23 (1.3 -> 0.2 ms per call).
-* The prediction graph runs without dask's scheduler (``bot.graph_runner``, ~10 %).
-* CountVectorsFeaturizer counts without building and converting scipy matrices call by
-  call (``bot.count_vectors``, the two featurizers were ~11 %).
-* Event deserialisation: ``Event.resolve_by_type`` walked every subclass of ``Event``
-  (recursively, with ``inspect.isabstract`` on each) for every event of every tracker
-  read (~4 %). The type-name lookup is now a dictionary, rebuilt when a name is unknown.
-* HTTP calls to endpoints (the action server): ``EndpointConfig.request`` opened a new
-  aiohttp session, so a new TCP connection, for every call (~3 % of the Rasa process,
-  plus the action server accepting it). One session per endpoint and event loop now
-  keeps connections alive; its keep-alive (2 s) is shorter than the action server's
-  (Sanic: 5 s), so a pooled connection is never one the server is about to close.
-* The question's sentence vector (~20 ms of C code that releases the GIL) is computed on
-  a worker thread before the NLU graph runs, instead of inside it on the event loop
-  (``bot.components.query_vectors``), so other residents' messages go on meanwhile.
-* ``MessageProcessor._check_for_unseen_features`` asked ``Domain.is_empty()`` for every
-  message, which serialises the whole domain and builds an empty one to compare
-  (~1 %). The answer is kept per domain object.
+Why each exists, and how it was found, is in the package docstring (``bot/rasa_speedups/__init__.py``);
+``install()`` there puts them in place and keeps Rasa's originals.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
-
-_applied = False
 
 
 @lru_cache(maxsize=1)
@@ -52,13 +26,13 @@ def _quick_response_check():
     from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
 
-    from bot.action_response import QuickResponseCheck
+    from bot.rasa_speedups.action_response import QuickResponseCheck
 
     schema = RemoteAction.action_response_format_spec()
     return QuickResponseCheck(schema, validator_for(schema))
 
 
-def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
+def validate_action_result(self, result: Dict[Text, Any]) -> bool:
     from jsonschema import ValidationError, exceptions
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -80,7 +54,7 @@ def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
 _EVENT_TYPES: Dict[Text, type] = {}
 
 
-def _resolve_event_type(type_name: Text, default: Optional[type] = None) -> Optional[type]:
+def resolve_event_type(type_name: Text, default: Optional[type] = None) -> Optional[type]:
     """``Event.resolve_by_type`` with the subclass walk done once (again for an unknown name)."""
     cls = _EVENT_TYPES.get(type_name)
     if cls is None:
@@ -102,7 +76,7 @@ def _resolve_event_type(type_name: Text, default: Optional[type] = None) -> Opti
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
-def _check_for_unseen_features(self, parse_data: Dict[Text, Any]) -> None:
+def check_for_unseen_features(self, parse_data: Dict[Text, Any]) -> None:
     """Rasa's check, with ``domain.is_empty()`` computed once per domain object."""
     known = self.__dict__.get("_madoguchi_domain_empty")
     if known is None or known[0] is not self.domain:
@@ -164,7 +138,7 @@ def _pooled_session(endpoint: Any) -> Any:
     return session
 
 
-async def _request(
+async def request(
     self,
     method: Text = "post",
     subpath: Optional[Text] = None,
@@ -221,41 +195,14 @@ async def close_sessions() -> None:
         _sessions.remove(session)
 
 
-_original_parse_message = None
+async def parse_message(self, message: Any, tracker: Any = None, only_output_properties: bool = True) -> Dict[Text, Any]:
+    """``MessageProcessor.parse_message``, with the question's sentence vector computed first
+    on a worker thread (``bot.components.query_vectors``), then Rasa's own."""
+    from rasa.core.processor import MessageProcessor
 
-
-async def _parse_message(self, message: Any, tracker: Any = None, only_output_properties: bool = True) -> Dict[Text, Any]:
+    from bot import rasa_speedups
     from bot.components import query_vectors
 
     await query_vectors.prefetch(getattr(message, "text", None))
-    return await _original_parse_message(self, message, tracker, only_output_properties)
-
-
-def apply() -> None:
-    """Install the fixes (idempotent)."""
-    global _applied, _original_parse_message
-    if _applied:
-        return
-    from rasa.core.actions.action import RemoteAction
-    from rasa.core.processor import MessageProcessor
-    from rasa.shared.core.events import Event
-    from rasa.utils.endpoints import EndpointConfig
-
-    from bot import count_vectors, graph_runner
-    from bot.handoff import pause_guard
-
-    RemoteAction._validate_action_result = _validate_action_result
-    graph_runner.install()
-    count_vectors.install()
-    Event.resolve_by_type = staticmethod(_resolve_event_type)
-    MessageProcessor._check_for_unseen_features = _check_for_unseen_features
-    _original_parse_message = MessageProcessor.parse_message
-    MessageProcessor.parse_message = _parse_message
-    EndpointConfig.request = _request
-    pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
-    # Not a speed fix either: a reply (and no lost message) when the action server is down.
-    from bot import action_fallback
-    from bot.settings import Settings
-
-    action_fallback.install(Settings.from_env().action_retry_seconds)
-    _applied = True
+    rasa_parse_message = rasa_speedups.original(MessageProcessor, "parse_message")
+    return await rasa_parse_message(self, message, tracker, only_output_properties)

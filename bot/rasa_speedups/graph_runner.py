@@ -84,20 +84,9 @@ def run_in_order(
 
 
 def _dask_run(self: Any, inputs: Optional[Dict[Text, Any]], targets: Optional[List[Text]]) -> Dict[Text, Any]:
+    """Rasa's own ``DaskGraphRunner.run`` (kept by ``bot.rasa_speedups.install``)."""
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    return _ORIGINAL_RUN.get("run", DaskGraphRunner.run)(self, inputs, targets)
+    from bot import rasa_speedups
 
-
-# Rasa's own DaskGraphRunner.run, kept by install() for the unusual calls.
-_ORIGINAL_RUN: Dict[Text, Any] = {}
-
-
-def install() -> None:
-    """Make every DaskGraphRunner run its graph with ``run_in_order`` (idempotent)."""
-    from rasa.engine.runner.dask import DaskGraphRunner
-
-    if DaskGraphRunner.run is run_in_order:
-        return
-    _ORIGINAL_RUN["run"] = DaskGraphRunner.run
-    DaskGraphRunner.run = run_in_order
+    return rasa_speedups.original(DaskGraphRunner, "run")(self, inputs, targets)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sklearn.feature_extraction.text import CountVectorizer
 
-from bot.count_vectors import counts_coo, sentence_is_sum_of_tokens, token_and_sentence_counts
+from bot.rasa_speedups.count_vectors import counts_coo, sentence_is_sum_of_tokens, token_and_sentence_counts
 
 CORPUS = ["住民票 の 写し を 取り たい", "粗大 ごみ の 出し 方", "マイナンバー カード を なくし た",
           "ΟΔΟΣ Σ straße CAFÉ café", "__NUMBER__ 月 の 児童 手当", "ｶﾀｶﾅ と 全角 ＡＢＣ"]
@@ -75,8 +75,9 @@ def test_not_fitted_is_refused_as_scikit_learn_does():
         counts_coo(CountVectorizer(), ["a"])
 
 
-def test_rasa_featurizer_gives_the_same_features(tmp_path):
-    """Rasa's CountVectorsFeaturizer, trained, processes messages the same with the fix."""
+def test_rasa_featurizer_gives_the_same_features(tmp_path, rasa_original):
+    """Rasa's CountVectorsFeaturizer, trained, processes messages the same with the fix:
+    first with Rasa's own code (speed-ups uninstalled), then installed."""
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
@@ -85,7 +86,8 @@ def test_rasa_featurizer_gives_the_same_features(tmp_path):
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot import count_vectors
+    from bot import rasa_speedups
+    from tests.rasa_speedups.conftest import assert_is_rasas
 
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
     training = TrainingData([Message(data={"text": t, "intent": "faq"}) for t in CORPUS])
@@ -97,15 +99,16 @@ def test_rasa_featurizer_gives_the_same_features(tmp_path):
             Resource(f"cvf{i}"), ExecutionContext(GraphSchema({}), "test"))
         featurizer.train(training)
         outputs = []
-        for create in (CountVectorsFeaturizer._create_features, count_vectors._create_features):
+        for speedups in (False, True):
+            if speedups:
+                rasa_speedups.install()
+                assert CountVectorsFeaturizer._create_features.__module__ == "bot.rasa_speedups.count_vectors"
+            else:
+                rasa_speedups.uninstall()
+                assert_is_rasas(CountVectorsFeaturizer._create_features)
             messages = [Message(data={"text": t}) for t in texts]
             tokenizer.process(messages)
-            original = CountVectorsFeaturizer._create_features
-            CountVectorsFeaturizer._create_features = create
-            try:
-                featurizer.process(messages)
-            finally:
-                CountVectorsFeaturizer._create_features = original
+            featurizer.process(messages)
             outputs.append([[(f.type, f.attribute, f.origin, f.features.tocoo()) for f in m.features] for m in messages])
         for expected, got in zip(*outputs):
             assert len(got) == len(expected) == 2

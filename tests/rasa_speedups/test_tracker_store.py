@@ -9,7 +9,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import SQLiteTrackerStore
+from bot.rasa_speedups.tracker_store import SQLiteTrackerStore
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [faq]\n")
 

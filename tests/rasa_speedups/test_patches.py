@@ -2,27 +2,45 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_patches
+from bot import rasa_speedups
+from tests.rasa_speedups.conftest import assert_is_rasas
 
 
-def test_patched_validation_accepts_and_rejects_like_rasa():
-    rasa_patches.apply()
+VALID = [{"events": [], "responses": [{"text": "はい"}]}, {},
+         {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": []}]
+INVALID = [{"events": "not a list"}, {"events": [{"event": "slot", "name": 3}]},
+           {"events": [{"event": "no_such_event"}]}, {"responses": "x"}]
+
+
+def _validation(action, response):
+    try:
+        return action._validate_action_result(response)
+    except ValidationError as e:
+        return ("error", e.message)
+
+
+def test_patched_validation_accepts_and_rejects_like_rasa(rasa_original):
     action = RemoteAction("action_x", None)
-    assert action._validate_action_result({"events": [], "responses": [{"text": "はい"}]})
-    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
-        action._validate_action_result({"events": "not a list"})
+    assert_is_rasas(RemoteAction._validate_action_result)
+    expected = [_validation(action, r) for r in VALID + INVALID]
+    rasa_speedups.install()
+    assert RemoteAction._validate_action_result.__module__ == "bot.rasa_speedups.patches"
+    assert [_validation(action, r) for r in VALID + INVALID] == expected
+    assert expected[: len(VALID)] == [True] * len(VALID)
+    assert all(e[0] == "error" and "Failed to validate Action server response" in e[1] for e in expected[len(VALID):])
 
 
-def test_event_types_resolve_as_in_rasa():
+def test_event_types_resolve_as_in_rasa(rasa_original):
     from rasa.shared.core.events import Event, UserUttered
     from rasa.shared.utils.common import all_subclasses
 
-    rasa_patches.apply()
-    names = {cls.type_name for cls in all_subclasses(Event)}
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
     assert len(names) > 20
-    for name in names:
-        expected = next(cls for cls in all_subclasses(Event) if cls.type_name == name)
-        assert Event.resolve_by_type(name) is expected
+    assert_is_rasas(Event.resolve_by_type)
+    expected = [Event.resolve_by_type(name) for name in names]  # Rasa's own walk
+    rasa_speedups.install()
+    assert Event.__dict__["resolve_by_type"].__func__.__module__ == "bot.rasa_speedups.patches"
+    assert [Event.resolve_by_type(name) for name in names] == expected
     assert Event.resolve_by_type("topic") is None
     assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered
     with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
@@ -32,7 +50,7 @@ def test_event_types_resolve_as_in_rasa():
 def test_event_subclass_defined_later_is_found():
     from rasa.shared.core.events import Event, SlotSet
 
-    rasa_patches.apply()
+    rasa_speedups.install()
     Event.resolve_by_type("user")  # fills the lookup
 
     class MadoguchiTestEvent(SlotSet):
@@ -44,7 +62,7 @@ def test_event_subclass_defined_later_is_found():
 def test_events_round_trip_through_the_patched_lookup():
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered, deserialise_events
 
-    rasa_patches.apply()
+    rasa_speedups.install()
     events = [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("last_faq_id", "gomi-1"),
               UserUttered("粗大ごみ", {"name": "faq", "confidence": 0.9}), BotUttered("はい", {"custom": {"type": "answer"}})]
     assert deserialise_events([e.as_dict() for e in events]) == events
@@ -54,7 +72,7 @@ def test_unseen_intent_still_warns_and_domain_emptiness_is_asked_once(monkeypatc
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.domain import Domain
 
-    rasa_patches.apply()
+    rasa_speedups.install()
     processor = object.__new__(MessageProcessor)
     processor.domain = Domain.from_yaml("version: '3.1'\nintents: [faq]\nentities: [faq_id]\n")
     asked = []
@@ -89,7 +107,7 @@ async def test_endpoint_requests_reuse_one_connection(aiohttp_server):
     app = web.Application()
     app.router.add_post("/{what}", webhook)
     server = await aiohttp_server(app)
-    rasa_patches.apply()
+    rasa_speedups.install()
     endpoint = EndpointConfig(str(server.make_url("/webhook")), headers={"X-Token": "h"}, token="t")
     for i in range(3):
         assert await endpoint.request(json={"n": i}, method="post") == {"events": [], "responses": [{"text": "はい"}]}
@@ -99,7 +117,51 @@ async def test_endpoint_requests_reuse_one_connection(aiohttp_server):
     with pytest.raises(ClientResponseError) as raised:
         await bad.request(json={}, method="post")
     assert raised.value.status == 422
-    await rasa_patches.close_sessions()
+    await rasa_speedups.close_sessions()
     assert all(s.closed for s in endpoint.__dict__["_madoguchi_sessions"].values())
     assert await endpoint.request(json={"n": 3}, method="post")  # a new session after closing
-    await rasa_patches.close_sessions()
+    await rasa_speedups.close_sessions()
+
+
+def test_uninstall_restores_every_rasa_function():
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
+
+    owners = [RemoteAction, MessageProcessor, DaskGraphRunner, CountVectorsFeaturizer, Event, EndpointConfig]
+    rasa_speedups.uninstall()
+    before = [dict(o.__dict__) for o in owners]
+    rasa_speedups.install()
+    changed = {(o.__name__, k) for o, b in zip(owners, before) for k, v in o.__dict__.items() if b.get(k) is not v}
+    assert changed == {("RemoteAction", "_validate_action_result"), ("DaskGraphRunner", "run"),
+                       ("CountVectorsFeaturizer", "_create_features"), ("Event", "resolve_by_type"),
+                       ("MessageProcessor", "_check_for_unseen_features"), ("MessageProcessor", "parse_message"),
+                       ("EndpointConfig", "request")}
+    rasa_speedups.install()  # idempotent: the originals are not overwritten by the speed-ups
+    rasa_speedups.uninstall()
+    try:
+        assert [dict(o.__dict__) for o in owners] == before
+        assert not rasa_speedups.installed()
+    finally:
+        rasa_speedups.install()
+
+
+def test_another_rasa_version_is_refused_and_nothing_patched(monkeypatch):
+    import rasa
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    rasa_speedups.uninstall()
+    monkeypatch.setattr(rasa, "__version__", "3.6.22")
+    try:
+        with pytest.raises(rasa_speedups.RasaVersionError) as raised:
+            rasa_speedups.install()
+        assert "Rasa 3.6.21" in str(raised.value) and "Rasa 3.6.22 is installed" in str(raised.value)
+        assert "requirements.lock" in str(raised.value)  # what to do
+        assert not rasa_speedups.installed()
+        assert_is_rasas(DaskGraphRunner.run)
+    finally:
+        monkeypatch.undo()
+        rasa_speedups.install()

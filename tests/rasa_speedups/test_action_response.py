@@ -11,7 +11,7 @@ from rasa.shared.core.events import (
     SlotSet, UserUttered,
 )
 
-from bot.action_response import QuickResponseCheck
+from bot.rasa_speedups.action_response import QuickResponseCheck
 
 SCHEMA = RemoteAction.action_response_format_spec()
 FULL = validator_for(SCHEMA)(SCHEMA)

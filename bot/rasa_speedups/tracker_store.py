@@ -1,6 +1,7 @@
 """Rasa's SQL tracker store, tuned for the embedded SQLite default (one Rasa process).
 
-Configured in ``endpoints.yml`` (``type: bot.tracker_store.SQLiteTrackerStore``).
+Configured in ``endpoints.yml`` (``type: bot.rasa_speedups.tracker_store.SQLiteTrackerStore``;
+the old name ``bot.tracker_store.SQLiteTrackerStore`` still works).
 Profiling the REST round trip (py-spy) showed the tracker store taking about half of the
 Rasa process's time per message. These changes all keep SQLite the truth:
 

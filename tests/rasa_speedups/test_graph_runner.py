@@ -10,7 +10,9 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
 
-from bot import graph_runner
+from bot import rasa_speedups
+from bot.rasa_speedups import graph_runner
+from tests.rasa_speedups.conftest import assert_is_rasas
 
 
 class Node:
@@ -53,7 +55,9 @@ def runner(fail_at=None, error=None):
 def both(inputs, targets, **kw):
     dask_runner, dask_calls = runner(**kw)
     ours, our_calls = runner(**kw)
-    expected = graph_runner._ORIGINAL_RUN.get("run", DaskGraphRunner.run)(dask_runner, copy.deepcopy(inputs), targets)
+    rasa_run = rasa_speedups.original(DaskGraphRunner, "run")  # Rasa's own, installed or not
+    assert_is_rasas(rasa_run)
+    expected = rasa_run(dask_runner, copy.deepcopy(inputs), targets)
     got = graph_runner.run_in_order(ours, copy.deepcopy(inputs), targets)
     return expected, got, dask_calls, our_calls
 
@@ -82,8 +86,10 @@ def test_missing_input_is_passed_by_name():
 
 
 def test_errors_are_the_same():
-    with pytest.raises(GraphRunError):
-        both({"__message__": ["x"]}, ["classify"], fail_at="chars", error=RuntimeError("boom"))
+    for run in (rasa_speedups.original(DaskGraphRunner, "run"), graph_runner.run_in_order):
+        r, _ = runner(fail_at="chars", error=RuntimeError("boom"))
+        with pytest.raises(GraphRunError):
+            run(r, {"__message__": ["x"]}, ["classify"])
     r, _ = runner(fail_at="words", error=ValueError("bad"))
     with pytest.raises(ValueError, match="bad"):
         graph_runner.run_in_order(r, {"__message__": ["x"]}, ["classify"])
@@ -110,32 +116,38 @@ def test_execution_order_puts_parents_first():
     assert order.index("chars") < order.index("classify")
 
 
-def test_trained_model_parses_and_predicts_the_same(trained_model):
-    """The real NLU and policy graphs of a trained model, with dask and in order."""
+def test_trained_model_parses_and_predicts_the_same(trained_model, rasa_original):
+    """The real NLU and policy graphs of a trained model: Rasa's own code (every speed-up
+    uninstalled: dask, the featurizers, parse_message), then with the speed-ups installed."""
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import UserMessage
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    graph_runner.install()
+    texts = ["住民票はどこで取れますか", "粗大ごみの出し方", "こんにちは", "今日の天気は？"]
     loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(trained_model))
         processor = agent.processor
         runner_ = processor.graph_runner
         meta = processor.model_metadata
-        for text in ["住民票はどこで取れますか", "粗大ごみの出し方", "こんにちは", "今日の天気は？"]:
-            outputs = []
-            for run in (graph_runner._ORIGINAL_RUN["run"], graph_runner.run_in_order):
+        outputs = {}
+        for speedups in (False, True):
+            if speedups:
+                rasa_speedups.install()
+                assert DaskGraphRunner.run is graph_runner.run_in_order
+            else:
+                assert_is_rasas(DaskGraphRunner.run)
+            outputs[speedups] = []
+            for text in texts:
                 tracker = DialogueStateTracker("s", processor.domain.slots)
-                message = UserMessage(text)
-                nlu = run(runner_, {"__message__": [message], "__tracker__": tracker}, [meta.nlu_target])
+                nlu = runner_.run({"__message__": [UserMessage(text)], "__tracker__": tracker}, [meta.nlu_target])
                 parsed = nlu[meta.nlu_target][0].as_dict(only_output_properties=True)
                 parse_data = loop.run_until_complete(processor.parse_message(UserMessage(text)))
                 tracker.update(UserUttered(text, parse_data["intent"], parse_data["entities"], parse_data))
-                policy = run(runner_, {"__tracker__": tracker}, [meta.core_target])[meta.core_target]
-                outputs.append((parsed, policy.probabilities, policy.policy_name))
-            assert outputs[0] == outputs[1]
-            assert outputs[0][0]["intent"]["name"]
+                policy = runner_.run({"__tracker__": tracker}, [meta.core_target])[meta.core_target]
+                outputs[speedups].append((parsed, parse_data, policy.probabilities, policy.policy_name))
+        assert outputs[True] == outputs[False]
+        assert all(parsed["intent"]["name"] for parsed, *_ in outputs[True])
     finally:
         loop.close()
