@@ -49,9 +49,9 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 from proc_cpu import CpuMeter, stack_pids  # noqa: E402 - benchmarks/proc_cpu.py
 from ruamel.yaml import YAML  # noqa: E402
 
-from bot.runner import Stack  # noqa: E402
+from bot.runtime.runner import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.training import MODEL_NAME, rasa_env  # noqa: E402
+from bot.runtime.training import MODEL_NAME, rasa_env  # noqa: E402
 
 BENCH = ROOT / "var" / "bench" / "hybrid"
 KOSODATE = ROOT.parent / "shared" / "data" / "kosodate-faq" / "faq.json"

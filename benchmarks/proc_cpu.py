@@ -54,7 +54,7 @@ class CpuMeter:
 
 
 def stack_pids(stack) -> dict[str, int]:
-    """Rasa server and action server pids of a started bot.runner.Stack."""
+    """Rasa server and action server pids of a started bot.runtime.runner.Stack."""
     names = {}
     for proc in stack.processes:
         args = [str(a) for a in (proc.args if isinstance(proc.args, list) else [proc.args])]
@@ -71,8 +71,8 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import run_all
-    from bot.runner import Stack
-    from bot.training import model_path
+    from bot.runtime.runner import Stack
+    from bot.runtime.training import model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=400)

@@ -83,7 +83,7 @@ def main() -> None:
     from bot.cluster.control import Cluster
     from bot.cluster.layout import ClusterLayout
     from bot.settings import Settings
-    from bot.training import model_path, needs_training, train
+    from bot.runtime.training import model_path, needs_training, train
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from proc_cpu import CpuMeter, stack_pids  # noqa: E402 - benchmarks/proc_cpu.py
-from bot.runner import Stack  # noqa: E402
+from bot.runtime.runner import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.training import train  # noqa: E402
+from bot.runtime.training import train  # noqa: E402
 
 BENCH = ROOT / "var" / "bench"
 KOSODATE = ROOT.parent / "shared" / "data" / "kosodate-faq" / "faq.json"

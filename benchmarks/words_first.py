@@ -37,7 +37,7 @@ def main() -> None:
     from bot.eval.words_first import calibrate_gate, measure, words_first_outcome
     from bot.knowledge.decision import Thresholds
     from bot.knowledge.loader import load_knowledge
-    from bot.training import model_path
+    from bot.runtime.training import model_path
     from bot.settings import Settings
 
     s = Settings.from_env()

@@ -8,7 +8,7 @@ Rasa process, :func:`install` wraps ``RemoteAction.run`` so that:
 1. **Retry while it restarts.** When the action server could not even be connected to
    (so the action did not run), the call is retried with growing pauses (0.25 s, 0.5 s,
    1 s …) for up to ``action_retry_seconds`` (15 s): ``bot run`` restarts a crashed
-   action server within a few seconds (bot/supervisor.py).
+   action server within a few seconds (bot/runtime/supervisor.py).
 2. **Never lose a left message.** If ``action_create_ticket`` still cannot run remotely,
    the same action class (``actions.handoff.ActionCreateTicket``) runs here, in the Rasa
    process, on the same database: the ticket is stored and the resident gets its number.

@@ -55,7 +55,7 @@ def train(ctx: click.Context, force: bool) -> None:
         bot train
         bot train --force
     """
-    from bot.training import needs_training, train as do_train
+    from bot.runtime.training import needs_training, train as do_train
 
     s = _settings(ctx)
     _check_knowledge_or_fail(s)
@@ -84,8 +84,8 @@ def _check_knowledge_or_fail(s) -> None:
 
 
 def _start_stack(s, log_dir: Path | None):
-    from bot.runner import Stack
-    from bot.training import model_path, needs_training, train as do_train
+    from bot.runtime.runner import Stack
+    from bot.runtime.training import model_path, needs_training, train as do_train
 
     _check_knowledge_or_fail(s)
     if needs_training(s):
@@ -151,7 +151,7 @@ def run(ctx: click.Context, log_dir: Path | None) -> None:
     click.echo("  or chat in the terminal with:  bot shell   (Ctrl-C here stops everything)")
     click.echo("")
     try:
-        # A crashed server is restarted with backoff (bot/supervisor.py); bot run stops
+        # A crashed server is restarted with backoff (bot/runtime/supervisor.py); bot run stops
         # only on Ctrl-C, or when one server keeps crashing.
         stack.supervise(report=lambda line: click.echo(f"  {line}", err=True))
     except KeyboardInterrupt:
@@ -190,7 +190,7 @@ def shell(ctx: click.Context, sender: str | None) -> None:
     """
     import uuid
 
-    from bot.runner import _url_ok
+    from bot.runtime.runner import _url_ok
 
     s = _settings(ctx)
     base = f"http://{s.host}:{s.rasa_port}"
@@ -387,7 +387,7 @@ def kb_stats(ctx: click.Context, as_json: bool) -> None:
 # --------------------------------------------------------------------------- quality
 def _parser(s, model: Path | None):
     from bot.eval.parser import ModelParser
-    from bot.training import model_path
+    from bot.runtime.training import model_path
 
     return ModelParser(model or model_path(s))
 

@@ -10,9 +10,9 @@ import socket
 
 import pytest
 
-from bot.runner import Stack
+from bot.runtime.runner import Stack
 from bot.settings import Settings
-from bot.training import train
+from bot.runtime.training import train
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -16,8 +16,8 @@ from typing import Iterator, TypeVar
 
 import pytest
 
-from bot.line.credentials import write_effective_credentials
-from bot.runner import Stack
+from bot.runtime.credentials import write_effective_credentials
+from bot.runtime.runner import Stack
 from bot.settings import Settings
 from tests.conftest import free_port
 from tests.fakes.line_platform import FakeLinePlatform

@@ -1,4 +1,4 @@
-"""The Rasa API token never appears on a command line (bot.rasa_server, bot.runner)."""
+"""The Rasa API token never appears on a command line (bot.rasa_server, bot.runtime.runner)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import Stack
+from bot.runtime.runner import Stack
 from bot.settings import Settings
 from tests.browser.proxy import TcpProxy
 from tests.conftest import free_port
@@ -111,7 +111,7 @@ def city_site(city_port):
 @pytest.fixture(scope="session")
 def rasa_api(web_stack):
     """Call Rasa's HTTP API (the delivery seam) the way the staff console does."""
-    from bot.rasa_api import RasaApi
+    from bot.runtime.rasa_api import RasaApi
 
     def append(sender: str, events: list[dict]) -> dict:
         async def go():

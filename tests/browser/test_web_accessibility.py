@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.rasa_api import bot_event
+from bot.runtime.rasa_api import bot_event
 from tests.browser.widget import Widget
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 from bot.channels.line import sender_id_for, user_id_from_sender
 from bot.line.config import LineChannelConfig
 from bot.errors import ConfigError
-from bot.line.credentials import effective_credentials, write_effective_credentials
+from bot.runtime.credentials import effective_credentials, write_effective_credentials
 
 CREDENTIALS = """\
 # Input channels. Secrets come from environment variables, never from this file.

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.line.menus import GROUP_TEXT, LOCATION_TEXT, NOT_TEXT_TEXT, WELCOME_TEXT
-from bot.runner import Stack
+from bot.runtime.runner import Stack
 from tests.fakes.line_platform import UUID_RE, new_user_id, utf16_len
 from tests.line_stack import run_stack, serve_platform, tracker
 
@@ -264,7 +264,7 @@ def test_burst_of_50_events(line_stack, platform):
 def append_bot_event(stack, sender, text, custom):
     import aiohttp
 
-    from bot.rasa_api import RasaApi, bot_event
+    from bot.runtime.rasa_api import RasaApi, bot_event
 
     async def go():
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from bot.runner import Stack
-from bot.training import train
+from bot.runtime.runner import Stack
+from bot.runtime.training import train
 from tests.conftest import free_port  # noqa: F401 - kept for imports of older tests
 
 

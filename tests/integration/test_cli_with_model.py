@@ -38,7 +38,7 @@ def test_rasa_data_validate(project_root, fixture_settings):
     import subprocess
     import sys
 
-    from bot.training import rasa_env
+    from bot.runtime.training import rasa_env
 
     proc = subprocess.run([sys.executable, "-m", "rasa", "data", "validate", "--fail-on-warnings"],
                           cwd=project_root, env=rasa_env(fixture_settings), capture_output=True, text=True, timeout=300)

@@ -37,7 +37,7 @@ import pytest
 
 from bot.line.menus import LOCATION_TEXT
 from bot.privacy.masking import ADDRESS, CARD, DATE_OF_BIRTH, EMAIL, MY_NUMBER, PHONE
-from bot.runner import Stack
+from bot.runtime.runner import Stack
 from tests.fakes.line_platform import Call, FakeLinePlatform, new_user_id
 from tests.line_stack import run_stack, serve_platform, tracker
 

@@ -18,7 +18,7 @@ import pytest
 from bot.review.retrain import Phase, RetrainJob
 from bot.review.service import ReviewService
 from bot.review.store import ReviewFilter
-from bot.runner import Stack
+from bot.runtime.runner import Stack
 from bot.settings import Settings
 from tests.conftest import free_port
 

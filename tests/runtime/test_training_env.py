@@ -1,7 +1,7 @@
 """The environment the Rasa and action server processes run with."""
 
 from bot.settings import Settings
-from bot.training import rasa_env
+from bot.runtime.training import rasa_env
 
 
 def test_servers_use_one_blas_thread_and_no_telemetry(monkeypatch):

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.rasa_api import RasaApi, conversation_path
+from bot.runtime.rasa_api import RasaApi, conversation_path
 
 
 def test_conversation_path_is_one_segment():

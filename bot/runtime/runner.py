@@ -14,8 +14,8 @@ from typing import Callable
 
 from bot.errors import MadoguchiError
 from bot.settings import Settings
-from bot.supervisor import RestartPolicy, Supervisor
-from bot.training import rasa_env
+from bot.runtime.supervisor import RestartPolicy, Supervisor
+from bot.runtime.training import rasa_env
 
 
 def _url_ok(url: str, timeout: float = 1.0) -> bool:
@@ -141,7 +141,7 @@ class Stack:
         Rasa refuses to start when a ``${VAR}`` in credentials.yml is unset; a city
         without a LINE account must still be able to run the assistant.
         """
-        from bot.line.credentials import write_effective_credentials
+        from bot.runtime.credentials import write_effective_credentials
 
         target = self.settings.var_dir / "credentials.runtime.yml"
         source = self.credentials or self.settings.project_dir / "credentials.yml"

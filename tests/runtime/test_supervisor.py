@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.supervisor import RestartPolicy, ServerKeepsCrashing, Supervisor
+from bot.runtime.supervisor import RestartPolicy, ServerKeepsCrashing, Supervisor
 
 
 def test_policy_backs_off_then_gives_up():
