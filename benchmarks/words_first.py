@@ -35,14 +35,14 @@ def main() -> None:
     from bot.eval.dataset import read_labelled
     from bot.eval.parser import ModelParser
     from bot.eval.words_first import calibrate_gate, measure, words_first_outcome
-    from bot.knowledge.decision import Thresholds
+    from bot.knowledge.decision import OUT_OF_SCOPE_VETO, Thresholds
     from bot.knowledge.loader import load_knowledge
     from bot.runtime.training import model_path
     from bot.settings import Settings
 
     s = Settings.from_env()
     configured = _retriever_config(ROOT / "config.yml")
-    thresholds, veto = Thresholds.from_config(configured), float(configured.get("out_of_scope_threshold", 0.8))
+    thresholds, veto = Thresholds.from_config(configured), float(configured.get("out_of_scope_threshold", OUT_OF_SCOPE_VETO))
     cats = {f.id: f.category for f in load_knowledge(ROOT / "knowledge").kb.faqs}
     parser = ModelParser(model_path(s))
     parser.set_words_first(False)

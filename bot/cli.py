@@ -548,7 +548,7 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         bot calibrate eval/dev.csv eval/dev-situations.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.02
     """
     from bot.eval.calibrate import cross_validate
-    from bot.knowledge.decision import Thresholds
+    from bot.knowledge.decision import OUT_OF_SCOPE_VETO, Thresholds
 
     s = _settings(ctx)
     try:
@@ -571,9 +571,9 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
                    "are asked in); their own thresholds (the out_of_scope veto stays as configured):")
         _recommend_thresholds(pick(questions), pick(parses), pick(categories), top, "meaning_only_",
                               min_precision, min_recall, max_wrong,
-                              veto=float(configured.get("out_of_scope_threshold", 0.8)))
+                              veto=float(configured.get("out_of_scope_threshold", OUT_OF_SCOPE_VETO)))
     if cv:
-        veto = float(configured.get("out_of_scope_threshold", 0.8))
+        veto = float(configured.get("out_of_scope_threshold", OUT_OF_SCOPE_VETO))
         r = cross_validate(questions, parses, categories, Thresholds.from_config(configured), veto, splits=cv,
                            min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong)
         click.echo(f"\ncross-validated ({cv} half/half splits; held-out half):")
@@ -586,15 +586,16 @@ def _recommend_thresholds(questions, parses, categories, top: int, prefix: str, 
     """Print the best threshold settings for these questions; returns (thresholds, veto)."""
     from bot.eval.calibrate import calibrate as run_calibration
     from bot.eval.calibrate import meets
-    from bot.knowledge.decision import Thresholds
+    from bot.knowledge.decision import OUT_OF_SCOPE_VETO, Thresholds
 
     from bot.eval.calibrate import LOW_ANSWER_GRID
 
     extra = {} if veto is None else {"vetoes": (veto,)}
     if prefix:
         extra["answers"] = LOW_ANSWER_GRID
-    results = run_calibration(questions, parses, categories, Thresholds(), 0.6, min_precision=min_precision,
-                              min_recall=min_recall, max_wrong=max_wrong, **extra)
+    # The veto is searched on OUT_OF_SCOPE_GRID (or is ``veto``); the base value is not used by the grid.
+    results = run_calibration(questions, parses, categories, Thresholds(), OUT_OF_SCOPE_VETO,
+                              min_precision=min_precision, min_recall=min_recall, max_wrong=max_wrong, **extra)
     wrong_cap = 1.0 if max_wrong is None else max_wrong
     if (min_precision or min_recall or max_wrong is not None) and not meets(results[0][3], min_precision, min_recall,
                                                                             wrong_cap):

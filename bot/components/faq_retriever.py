@@ -27,7 +27,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components import query_vectors
 from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_META
 from bot.errors import ConfigError
-from bot.knowledge.decision import Decision, ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
+from bot.knowledge.decision import (
+    OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE, WORDS_FIRST, Decision, ReplyType, Thresholds, apply_classifier,
+    apply_personal_case, decide,
+)
 from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors, SearchResult
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
 from bot.handoff.urgent import DEFAULT_URGENT_WORDS, find_urgent
@@ -57,23 +60,25 @@ class FaqRetriever(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
+        # The threshold defaults are declared once, in bot/knowledge/decision.py.
+        defaults = Thresholds()
         return {
             # Confidence (0–1) at or above which the top FAQ is answered directly.
-            "answer_threshold": 0.16,
+            "answer_threshold": defaults.answer,
             # Confidence at or above which 2–3 candidates are offered instead.
-            "clarify_threshold": 0.14,
+            "clarify_threshold": defaults.clarify,
             # The top FAQ must lead the second by this score to be answered directly.
-            "margin_threshold": 0.04,
+            "margin_threshold": defaults.margin,
             # Share (IDF-weighted) of the question's words the answered FAQ must know.
-            "min_coverage": 0.3,
+            "min_coverage": defaults.min_coverage,
             # Words first: with a sentence encoder, a question is first searched by its
             # words alone; when that answers one FAQ at these stricter settings, the
             # question is not encoded (the encoder costs 20–40 ms of CPU per question).
             # Calibrated on eval/dev.csv + eval/dev-situations.csv so that the decision
             # equals the hybrid one there (benchmarks/words_first.py). null = always encode.
-            "words_first_threshold": 0.18,
-            "words_first_margin": 0.04,
-            "words_first_min_coverage": 0.5,
+            "words_first_threshold": WORDS_FIRST.answer,
+            "words_first_margin": WORDS_FIRST.margin,
+            "words_first_min_coverage": WORDS_FIRST.min_coverage,
             # Questions ranked by meaning alone (no letters in a script the FAQs are asked
             # in: English, Korean … against Japanese FAQs) score on another scale and get
             # their own thresholds, calibrated on questions in those languages (`bot
@@ -83,9 +88,9 @@ class FaqRetriever(GraphComponent):
             "meaning_only_margin_threshold": None,
             "meaning_only_min_coverage": None,
             # Clarify candidates must score at least this fraction of the top score.
-            "candidate_ratio": 0.75,
+            "candidate_ratio": defaults.candidate_ratio,
             # At most this many candidates are offered when clarifying.
-            "max_candidates": 3,
+            "max_candidates": defaults.max_candidates,
             # FAQs ranked per question and kept in the parse data (`ranking`: for logs,
             # `bot rank`, evaluation and the review's suggestions).
             "ranking_length": 10,
@@ -110,11 +115,11 @@ class FaqRetriever(GraphComponent):
                 "feedback_positive",
             ],
             # Classifier confidence needed to treat a message as small talk.
-            "smalltalk_threshold": 0.5,
+            "smalltalk_threshold": SMALLTALK_CONFIDENCE,
             # Intent trained on off-topic and personal-case questions.
             "out_of_scope_intent": "out_of_scope",
             # Classifier confidence at which out_of_scope overrides an FAQ answer.
-            "out_of_scope_threshold": 0.8,
+            "out_of_scope_threshold": OUT_OF_SCOPE_VETO,
             # Questions about the resident's own case (「私の…はまだですか」) get the
             # department's contact instead of a general FAQ (bot/nlp/personal_case.py).
             "personal_case_detection": True,

@@ -1,7 +1,9 @@
 """Decide what to do with a question: answer, clarify, or say honestly we cannot answer.
 
 The thresholds are configuration (``config.yml``, component ``FaqRetriever``); `bot
-calibrate` recommends values from a labelled dev set.
+calibrate` recommends values from a labelled dev set. Their defaults are declared here
+once (``Thresholds``, ``WORDS_FIRST``, ``OUT_OF_SCOPE_VETO``, ``SMALLTALK_CONFIDENCE``);
+the component's ``get_default_config`` and the CLI read them. See docs/answering.md.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ class Thresholds:
             candidate_ratio=float(config.get("candidate_ratio", cls.candidate_ratio)),
             max_candidates=int(config.get("max_candidates", cls.max_candidates)),
         )
+
+
+# The defaults of the thresholds that are not in ``Thresholds``:
+# The words-first gate (``words_first_*`` in config.yml): the stricter answer threshold,
+# margin and coverage at which a question's words alone answer it, so it is not encoded.
+WORDS_FIRST = Thresholds(answer=0.18, clarify=0.18, margin=0.04, min_coverage=0.5)
+# Classifier confidence at which ``out_of_scope`` vetoes an FAQ answer or clarification.
+OUT_OF_SCOPE_VETO = 0.8
+# Classifier confidence needed to treat a message as small talk.
+SMALLTALK_CONFIDENCE = 0.5
 
 
 @dataclass

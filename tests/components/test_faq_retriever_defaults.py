@@ -1,0 +1,20 @@
+"""The retriever's threshold defaults are the ones declared in bot/knowledge/decision.py."""
+
+from bot.components.faq_retriever import FaqRetriever, _words_first_thresholds
+from bot.knowledge.decision import OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE, WORDS_FIRST, Thresholds
+
+
+def test_threshold_defaults_come_from_the_decision_core():
+    defaults = FaqRetriever.get_default_config()
+    assert Thresholds.from_config(defaults) == Thresholds()
+    assert _words_first_thresholds(defaults) == WORDS_FIRST
+    assert defaults["out_of_scope_threshold"] == OUT_OF_SCOPE_VETO
+    assert defaults["smalltalk_threshold"] == SMALLTALK_CONFIDENCE
+
+
+def test_the_declared_defaults_are_the_calibrated_values():
+    # config.yml repeats these (calibrated 2026-12-07); a change here is a behaviour change.
+    assert Thresholds() == Thresholds(answer=0.16, clarify=0.14, margin=0.04, min_coverage=0.3,
+                                      candidate_ratio=0.75, max_candidates=3)
+    assert (WORDS_FIRST.answer, WORDS_FIRST.margin, WORDS_FIRST.min_coverage) == (0.18, 0.04, 0.5)
+    assert (OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE) == (0.8, 0.5)
