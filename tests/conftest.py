@@ -83,7 +83,7 @@ def trained_model(fixture_settings) -> Path:
 
 @pytest.fixture(scope="session")
 def live_stack(fixture_settings, trained_model):
-    stack = Stack(fixture_settings, trained_model, log_dir=fixture_settings.var_dir / "logs")
+    stack = Stack(fixture_settings, trained_model, log_dir=fixture_settings.var_dir / "logs", choose_port=free_port)
     stack.start(timeout=240)
     yield stack
     stack.stop()

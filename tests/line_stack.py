@@ -64,7 +64,8 @@ def run_stack(platform: FakeLinePlatform, base: Settings, model: Path, work: Pat
         mp.setenv("LINE_CHANNEL_ACCESS_TOKEN", platform.access_token)
         effective = write_effective_credentials(source, target, os.environ)
         assert effective.skipped == {}
-        stack = stack_class(settings, model, log_dir=settings.var_dir / "logs", credentials=target)
+        stack = stack_class(settings, model, log_dir=settings.var_dir / "logs", credentials=target,
+                            choose_port=free_port)
         stack.start(timeout=240)  # the Rasa process copies the environment now
     yield stack
     stack.stop()

@@ -1,7 +1,8 @@
-"""Start the action server and the Rasa server together; stop both cleanly."""
+"""Start the action server, the Rasa server and the staff console together; stop them cleanly."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -34,6 +35,33 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+# Which setting holds each server's port.
+PORT_SETTINGS = {"actions": "actions_port", "rasa": "rasa_port", "console": "console_port"}
+PORT_HINT = ("stop the other process, or choose ports with MADOGUCHI_RASA_PORT / MADOGUCHI_ACTIONS_PORT / "
+             "MADOGUCHI_CONSOLE_PORT")
+# Starts tried with new ports when ``Stack.choose_port`` is set and a port is taken.
+PORT_ATTEMPTS = 4
+
+
+class PortTaken(MadoguchiError):
+    """A server's port is in use (before the start, or taken before the server bound it)."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message, hint=PORT_HINT)
+        self.setting = setting
+
+
+def _port_taken_in_log(path: Path, offset: int) -> bool:
+    """Whether the log, from ``offset`` on (this start's part), says the port was taken."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", "replace").lower()
+    except OSError:
+        return False
+    return "address already in use" in text or "errno 98" in text
+
+
 def console_available() -> bool:
     """The staff console ships with the project; checked so a partial checkout still runs."""
     import importlib.util
@@ -57,6 +85,10 @@ class Stack:
     commands: dict[str, list[str]] = field(default_factory=dict)  # name -> command line, to restart
     by_name: dict[str, subprocess.Popen] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. channels left off, for the user
+    # Tests: a port taken between choosing it and a server binding it is replaced by
+    # choose_port() and the start retried. None (bot run): the error is reported.
+    choose_port: Callable[[], int] | None = None
+    _log_offsets: dict[str, int] = field(default_factory=dict)  # name -> log size at spawn
 
     @property
     def rasa_url(self) -> str:
@@ -75,6 +107,7 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+            self._log_offsets[name] = out.tell()
         proc = subprocess.Popen(
             cmd, cwd=self.settings.project_dir, env=rasa_env(self.settings), stdout=out, stderr=subprocess.STDOUT if out else None,
         )
@@ -155,17 +188,30 @@ class Stack:
         return self.settings.api_token_path
 
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """Start every server and wait until each answers.
+
+        Raises:
+            PortTaken: a port is in use (after ``PORT_ATTEMPTS`` starts with new ports when
+                ``choose_port`` is set).
+            MadoguchiError: a server exited during start-up, or was not ready in time.
+        """
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                return self._start_once(timeout, on_wait)
+            except PortTaken as taken:
+                if self.choose_port is None or attempt == PORT_ATTEMPTS:
+                    raise
+                self.settings = dataclasses.replace(self.settings, **{taken.setting: self.choose_port()})
+
+    def _start_once(self, timeout: float, on_wait: Callable[[str], None] | None) -> None:
         s = self.settings
         console = self.with_console and console_available()
-        ports = [(s.rasa_port, "Rasa server"), (s.actions_port, "action server")]
+        ports = [(s.rasa_port, "Rasa server", "rasa_port"), (s.actions_port, "action server", "actions_port")]
         if console:
-            ports.append((s.console_port, "staff console"))
-        for port, what in ports:
+            ports.append((s.console_port, "staff console", "console_port"))
+        for port, what, setting in ports:
             if port_in_use(s.host, port):
-                raise MadoguchiError(
-                    f"port {port} on {s.host} is already in use, so the {what} cannot start",
-                    hint="stop the other process, or choose ports with MADOGUCHI_RASA_PORT / MADOGUCHI_ACTIONS_PORT",
-                )
+                raise PortTaken(f"port {port} on {s.host} is already in use, so the {what} cannot start", setting)
         s.var_dir.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)])
         self._spawn(
@@ -206,10 +252,15 @@ class Stack:
                 ready = port_in_use(s.host, int(url[4:])) if url.startswith("tcp:") else _url_ok(url)
                 if ready:
                     waiting.pop(name)
-            for proc in self.processes:
+            for name, proc in list(self.by_name.items()):
                 if proc.poll() is not None:
                     self.stop()
                     where = f" (see {self.log_dir})" if self.log_dir else ""
+                    log = self.log_dir / f"{name}.log" if self.log_dir else None
+                    if log is not None and _port_taken_in_log(log, self._log_offsets.get(name, 0)):
+                        setting = PORT_SETTINGS[name]
+                        raise PortTaken(f"the {name} server could not bind port {getattr(s, setting)} on {s.host}: "
+                                        f"it was taken after the start was checked{where}", setting)
                     raise MadoguchiError(f"a server exited during start-up with code {proc.returncode}{where}")
             if time.monotonic() > deadline:
                 self.stop()

@@ -54,7 +54,7 @@ def web_stack(web_settings, trained_model, tmp_path_factory):
         encoding="utf-8",
     )
     stack = Stack(web_settings, trained_model, log_dir=web_settings.var_dir / "logs",
-                     with_console=False, credentials=credentials)
+                  with_console=False, credentials=credentials, choose_port=free_port)
     stack.start(timeout=240)
     yield stack
     stack.stop()

@@ -6,7 +6,7 @@ import pytest
 
 from bot.runtime.runner import Stack
 from bot.runtime.training import train
-from tests.conftest import free_port  # noqa: F401 - kept for imports of older tests
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def multilingual_stack(fixture_settings, tmp_path_factory):
                                    index_translations=True)
     result = train(settings, quiet=True)
     assert result.trained and result.model_path.exists()
-    stack = Stack(settings, result.model_path, log_dir=settings.var_dir / "logs")
+    stack = Stack(settings, result.model_path, log_dir=settings.var_dir / "logs", choose_port=free_port)
     stack.start(timeout=240)
     yield stack
     stack.stop()

@@ -51,9 +51,9 @@ def own_stack(tmp_path_factory, project_root, fixture_kb_dir, trained_model):
     settings.var_dir.mkdir(parents=True)
     settings.api_token_path.touch(mode=0o600)
     settings.api_token_path.write_text("t" + secrets.token_hex(16))  # never starts with "-"
-    stack = Stack(settings, model, log_dir=settings.var_dir / "logs", with_console=False)
+    stack = Stack(settings, model, log_dir=settings.var_dir / "logs", with_console=False, choose_port=free_port)
     stack.start(timeout=240)
-    yield settings, stack
+    yield stack.settings, stack  # the ports may have been replaced (Stack.choose_port)
     stack.stop()
 
 

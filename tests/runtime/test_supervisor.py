@@ -137,3 +137,4 @@ def test_only_a_refused_connection_counts_as_not_run():
         assert could_not_connect(exc)
     assert not could_not_connect(RasaException("Failed to execute custom action 'x'"))
     assert not could_not_connect(aiohttp.ServerDisconnectedError())  # the action may have run
+
