@@ -150,8 +150,12 @@
 
   var state = loadState();
 
+  // True while this tab applies a change another tab made: nothing is written back, or
+  // the echo (of a state read a moment ago) could overwrite what that tab wrote since.
+  var applyingOtherTab = false;
+
   function save() {
-    if (!store) { return; }
+    if (!store || applyingOtherTab) { return; }
     if (state.messages.length > MAX_HISTORY) {
       state.messages = state.messages.slice(state.messages.length - MAX_HISTORY);
     }
@@ -875,7 +879,9 @@
       if (id && state.lastEventId && id <= Number(state.lastEventId)) { return; } // already shown
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
-      remember(event.lastEventId);
+      // The id is saved together with the message (by addBotMessage): another tab never
+      // sees the id without the message, which would make it drop its own copy.
+      remember(event.lastEventId, false);
       addBotMessage(message);
     });
     es.addEventListener("error", function () {
@@ -898,10 +904,10 @@
     });
   }
 
-  function remember(id) {
+  function remember(id, persist) {
     if (id && (!state.lastEventId || Number(id) > Number(state.lastEventId))) {
       state.lastEventId = String(id);
-      save();
+      if (persist !== false) { save(); }
     }
   }
 
@@ -916,12 +922,17 @@
   window.addEventListener("storage", function (event) {
     if (!store || event.storageArea !== store || event.key !== config.storageKey) { return; }
     var before = state.sender;
-    state = loadState();
-    state.open = !panel.hidden; // each tab keeps its own panel open or closed
-    setLanguage(state.language);
-    renderAll();
-    setLargeText(state.largeText);
-    updateLauncher();
+    applyingOtherTab = true;
+    try {
+      state = loadState();
+      state.open = !panel.hidden; // each tab keeps its own panel open or closed
+      setLanguage(state.language);
+      renderAll();
+      setLargeText(state.largeText);
+      updateLauncher();
+    } finally {
+      applyingOtherTab = false;
+    }
     if (state.sender !== before) {
       disconnectStream();
       if (state.sender) { connectStream(); }
