@@ -139,7 +139,11 @@ def browser():
     except ImportError:
         pytest.fail("the playwright package is missing: .venv/bin/pip install -r requirements.lock")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        except Exception as exc:  # noqa: BLE001 - any launch failure: fail (never skip) and say why
+            pytest.fail(f"Chromium ({CHROMIUM}) could not be started: {exc}. Run scripts/ensure_chromium.sh "
+                        "(it installs Chromium and its fonts), then check `chromium --headless --version`")
         yield b
         b.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 
 class TcpProxy:
@@ -14,6 +15,7 @@ class TcpProxy:
         self.port = 0
         self.refusing = False
         self.accepted = 0
+        self.refused = 0  # connections refused while dropped: the browser tried and got nothing
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.base_events.Server | None = None
@@ -49,11 +51,20 @@ class TcpProxy:
     def resume(self) -> None:
         self.refusing = False
 
+    def wait_refused(self, more_than: int, timeout: float = 30.0) -> None:
+        """Block until more than ``more_than`` connections have been refused."""
+        deadline = time.monotonic() + timeout
+        while self.refused <= more_than:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no connection attempt refused in {timeout:.0f} s (refused: {self.refused})")
+            time.sleep(0.05)
+
     def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refusing:
+            self.refused += 1
             writer.transport.abort()
             return
         self.accepted += 1

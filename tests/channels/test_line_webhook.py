@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +81,18 @@ def user_events(stack, user):
     return [e for e in tracker(stack, f"line:{user}")["events"] if e["event"] == "user"]
 
 
+SETTLE_TEXT = "ありがとう"
+
+
+def settle(stack, platform, user):
+    """Send ``user`` one more message and wait for its answer. The channel handles each
+    user's events in order (bot/channels/line.py), so every earlier event of ``user`` has
+    then been handled: what did not arrive by now never will. Returns the answer."""
+    sentinel = platform.text_event(user, SETTLE_TEXT)
+    send(stack, platform, sentinel)
+    return wait_reply(platform, sentinel)
+
+
 # ---------------------------------------------------------------------- answering
 def test_health(line_stack):
     with urllib.request.urlopen(f"{line_stack.rasa_url}/webhooks/line/", timeout=10) as resp:  # noqa: S310
@@ -149,8 +160,9 @@ def test_groups_get_one_notice_and_are_otherwise_ignored(line_stack, platform):
     send(line_stack, platform, text, join)
     call = wait_reply(platform, join)
     assert call.json["messages"] == [{"type": "text", "text": GROUP_TEXT}]
-    time.sleep(1.0)
-    assert replies_for(platform, text) == [] and user_events(line_stack, user) == []
+    settle(line_stack, platform, user)
+    assert replies_for(platform, text) == []
+    assert [e["text"] for e in user_events(line_stack, user)] == [SETTLE_TEXT]
 
 
 def test_webhook_answers_before_the_work_is_done(line_stack, platform):
@@ -183,8 +195,9 @@ def test_unsigned_and_forged_requests_are_refused_before_parsing(line_stack, pla
     tampered = body.replace("署名なし".encode(), "改ざん済".encode())
     assert platform.send(line_stack.webhook, tampered, signature=platform.sign(body))[0] == 403
     assert platform.send(line_stack.webhook, b"{not json", signature="garbage")[1]["error"] == "invalid_signature"
-    time.sleep(1.0)
-    assert platform.sent_to(user) == [] and user_events(line_stack, user) == []
+    answer = settle(line_stack, platform, user)
+    assert platform.sent_to(user) == [answer]
+    assert [e["text"] for e in user_events(line_stack, user)] == [SETTLE_TEXT]
 
 
 def test_replayed_and_redelivered_events_are_answered_once(line_stack, platform):
@@ -196,9 +209,10 @@ def test_replayed_and_redelivered_events_are_answered_once(line_stack, platform)
     redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
     again = send(line_stack, platform, redelivered)
     assert (first[1]["started"], replay[1]["duplicates"], again[1]["duplicates"]) == (1, 1, 1)
-    wait_reply(platform, event)
-    time.sleep(1.0)
-    assert len(platform.sent_to(user)) == 1 and len(user_events(line_stack, user)) == 1
+    first_answer = wait_reply(platform, event)
+    answer = settle(line_stack, platform, user)
+    assert platform.sent_to(user) == [first_answer, answer]
+    assert [e["text"] for e in user_events(line_stack, user)] == ["こんにちは", SETTLE_TEXT]
 
 
 @pytest.mark.parametrize(
@@ -221,8 +235,7 @@ def test_unknown_event_types_and_junk_elements_are_ignored(line_stack, platform)
         platform.other_event("brandNewEventType", user), {"type": "message"}, 42, sentinel]}, ensure_ascii=False).encode()
     status, data, _ = platform.send(line_stack.webhook, body)
     assert status == 200 and (data["started"], data["skipped"]) == (4, 2)
-    wait_reply(platform, sentinel)
-    time.sleep(0.5)
+    wait_reply(platform, sentinel)  # handled after the events before it (in order per user)
     assert len(platform.sent_to(user)) == 1
 
 

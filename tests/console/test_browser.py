@@ -26,14 +26,14 @@ async def browser():
     try:
         from playwright.async_api import async_playwright
     except ImportError:
-        pytest.skip("no browser driver: the playwright package is not installed (.venv/bin/pip install -r requirements.lock)")
+        pytest.fail("no browser driver: the playwright package is not installed (.venv/bin/pip install -r requirements.lock)")
     if not CHROMIUM.exists():
-        pytest.skip("no browser: /usr/bin/chromium is missing (run scripts/ensure_chromium.sh)")
+        pytest.fail("no browser: /usr/bin/chromium is missing (run scripts/ensure_chromium.sh)")
     async with async_playwright() as pw:
         try:
             b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        except Exception as exc:  # noqa: BLE001 - report why the browser cannot start
-            pytest.skip(f"Chromium could not be started: {exc}")
+        except Exception as exc:  # noqa: BLE001 - fail (never skip) and say why the browser cannot start
+            pytest.fail(f"Chromium could not be started: {exc}. Run scripts/ensure_chromium.sh")
         yield b
         await b.close()
 

@@ -8,8 +8,6 @@ import pytest
 
 from bot.console.app import create_app
 
-pytest.importorskip("bot.review.web", reason="the review pages are not in this checkout")
-
 
 @pytest.fixture
 async def review_console(aiohttp_server, fake_rasa, settings, accounts, clock):

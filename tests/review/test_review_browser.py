@@ -61,10 +61,14 @@ class ServerThread:
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is missing: run scripts/ensure_chromium.sh")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+        pytest.fail("Debian's Chromium is missing: run scripts/ensure_chromium.sh")
+    from playwright import sync_api  # in requirements.lock: missing is an error, not a skip
+
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        except Exception as exc:  # noqa: BLE001 - fail (never skip) and say why
+            pytest.fail(f"Chromium could not be started: {exc}. Run scripts/ensure_chromium.sh")
         yield b
         b.close()
 
