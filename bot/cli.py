@@ -84,7 +84,7 @@ def _check_knowledge_or_fail(s) -> None:
 
 
 def _start_stack(s, log_dir: Path | None):
-    from bot.runtime.runner import Stack
+    from bot.runtime.runner import Stack, console_available
     from bot.runtime.training import model_path, needs_training, train as do_train
 
     _check_knowledge_or_fail(s)
@@ -96,7 +96,9 @@ def _start_stack(s, log_dir: Path | None):
         click.echo("model is up to date")
     stack = Stack(s, model_path(s), log_dir=log_dir)
     started = time.monotonic()
-    click.echo("starting the action server and the Rasa server…")
+    servers = "the action server, the Rasa server and the staff console" if stack.with_console and console_available() \
+        else "the action server and the Rasa server"
+    click.echo(f"starting {servers}…")
     last = [0.0]
 
     def progress(waiting: str) -> None:

@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 
 @dataclass(frozen=True)
 class Settings:
-    """Madoguchi's settings. The metadata ``help`` of each field documents it."""
+    """Madoguchi's settings. The comment beside or above each field documents it."""
 
     project_dir: Path = Path(".")
     knowledge_dir: Path = Path("knowledge")  # the FAQ source of truth
