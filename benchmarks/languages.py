@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from bot.runner import Stack  # noqa: E402
+from bot.runtime.runner import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.training import train  # noqa: E402
+from bot.runtime.training import train  # noqa: E402
 
 BENCH = ROOT / "var" / "bench" / "languages"
 SET = ROOT / "eval" / "multilingual.csv"
@@ -79,7 +79,7 @@ def settings_for(name: str) -> Settings:
 
 
 def model_for(name: str) -> Path:
-    """The setting's model, trained only when its inputs changed (bot.training.train)."""
+    """The setting's model, trained only when its inputs changed (bot.runtime.training.train)."""
     s = settings_for(name)
     s.var_dir.mkdir(parents=True, exist_ok=True)
     cache, shared = s.var_dir / "encoder-cache.sqlite3", ROOT / "var" / "encoder-cache.sqlite3"

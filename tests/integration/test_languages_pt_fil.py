@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from bot.runner import Stack
-from bot.training import train
+from bot.runtime.runner import Stack
+from bot.runtime.training import train
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,7 @@ def project_stack(fixture_settings, project_root, tmp_path_factory):
                                    index_translations=True)
     result = train(settings, quiet=True)
     assert result.trained and result.model_path.exists()
-    stack = Stack(settings, result.model_path, log_dir=settings.var_dir / "logs")
+    stack = Stack(settings, result.model_path, log_dir=settings.var_dir / "logs", choose_port=free_port)
     stack.start(timeout=400)
     yield stack
     stack.stop()
