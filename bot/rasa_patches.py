@@ -258,4 +258,10 @@ def apply() -> None:
     from bot.settings import Settings
 
     action_fallback.install(Settings.from_env().action_retry_seconds)
+    # Nor these: a database error becomes the polite error reply instead of a lost message
+    # (bot/tracker_store.py), and GET /health tells the state of what Rasa depends on.
+    from bot import health, tracker_store
+
+    tracker_store.raise_store_errors()
+    health.install()
     _applied = True

@@ -155,6 +155,10 @@ class Stack:
         return self.settings.api_token_path
 
     def start(self, timeout: float = 180.0, on_wait: Callable[[str], None] | None = None) -> None:
+        # A damaged model: one clear error now, not Rasa's traceback after the others started.
+        from bot.training import check_model
+
+        check_model(self.model)
         s = self.settings
         console = self.with_console and console_available()
         ports = [(s.rasa_port, "Rasa server"), (s.actions_port, "action server")]

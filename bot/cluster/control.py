@@ -152,7 +152,10 @@ class Cluster:
 
     # ------------------------------------------------------------------ all
     def up(self, model: Path, timeout: float = 300.0) -> None:
+        from bot.training import check_model
+
         self.check_installed()
+        check_model(model)  # every node would fail on it
         self.say(f"PostgreSQL on 127.0.0.1:{self.layout.postgres_port} (data {self.layout.postgres_dir})")
         self.start_postgres()
         self.say(f"Redis on 127.0.0.1:{self.layout.redis_port}")
