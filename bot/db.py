@@ -136,6 +136,11 @@ class Database:
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def notify(self, channel: str) -> None:
+        """Tell the processes listening on ``channel`` that something changed, when the
+        transaction commits (PostgreSQL ``NOTIFY``; on SQLite nothing listens: the
+        readers poll)."""
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
@@ -298,6 +303,11 @@ class PostgresDatabase(Database):
     def insert(self, sql: str, params: Sequence = ()) -> int:
         with self.lock:
             return int(self._run(sql + " RETURNING id", params).fetchone()[0])
+
+    def notify(self, channel: str) -> None:
+        # Inside a transaction PostgreSQL sends it at COMMIT (and never after a ROLLBACK);
+        # several of the same name in one transaction arrive once.
+        self.execute("SELECT pg_notify(?, '')", (channel,))
 
     def table_names(self) -> list[str]:
         rows = self.query("SELECT table_name FROM information_schema.tables "
