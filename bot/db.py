@@ -199,7 +199,19 @@ class SQLiteDatabase(Database):
         self.conn.execute("BEGIN IMMEDIATE")
 
     def _end(self, commit: bool) -> None:
-        self.conn.execute("COMMIT" if commit else "ROLLBACK")
+        # SQLite rolls a transaction back by itself after some errors (SQLITE_FULL: the disk
+        # is full; SQLITE_IOERR …): a ROLLBACK then would fail with "no transaction is
+        # active" and hide the real error. A failed COMMIT must not leave the connection in
+        # the transaction either: every later BEGIN would fail.
+        if commit:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def insert(self, sql: str, params: Sequence = ()) -> int:
         with self.lock:

@@ -49,8 +49,13 @@ def _inner_store(store: Any) -> Any:
     return store
 
 
+def _dialect(store: Any) -> str:
+    engine = getattr(_inner_store(store), "engine", None)
+    return engine.dialect.name if engine is not None else ""
+
+
 def tracker_store_state(store: Any) -> Dict[str, Any]:
-    """Ask the tracker store's database ``SELECT 1`` (blocking: run it on a thread).
+    """Read one row of the tracker store's ``events`` table (blocking).
 
     A connection the server dropped (after a restart) fails once and is discarded by
     SQLAlchemy, so a failure is tried once more before it counts.
@@ -65,7 +70,7 @@ def tracker_store_state(store: Any) -> Dict[str, Any]:
     for _ in range(2):
         try:
             with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+                conn.execute(sa.text("SELECT 1 FROM events LIMIT 1"))
             return {"backend": engine.dialect.name, "state": State.OK.value}
         except Exception as exc:  # noqa: BLE001 - any failure means the database cannot be used
             error = type(exc).__name__
@@ -100,12 +105,17 @@ async def health(request: Request) -> HTTPResponse:
     agent = getattr(request.app.ctx, "agent", None)
     if agent is None or not agent.is_ready():
         return response.json({"status": State.STARTING.value, "model": False}, status=503)
-    loop = asyncio.get_running_loop()
-    try:
-        tracker = await asyncio.wait_for(loop.run_in_executor(None, tracker_store_state, agent.tracker_store),
-                                         timeout=PROBE_TIMEOUT_SECONDS)
-    except asyncio.TimeoutError:
-        tracker = {"backend": "unknown", "state": State.DOWN.value, "error": "timeout"}
+    if _dialect(agent.tracker_store) in ("sqlite", ""):
+        # On this thread: SQLite keeps one connection per thread (bot/tracker_store.py),
+        # and a read never waits in write-ahead-log mode.
+        tracker = tracker_store_state(agent.tracker_store)
+    else:
+        loop = asyncio.get_running_loop()
+        try:
+            tracker = await asyncio.wait_for(loop.run_in_executor(None, tracker_store_state, agent.tracker_store),
+                                             timeout=PROBE_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            tracker = {"backend": _dialect(agent.tracker_store), "state": State.DOWN.value, "error": "timeout"}
     parts = {
         "tracker_store": tracker,
         "lock_store": lock_store_state(agent.lock_store),

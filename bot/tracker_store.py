@@ -71,10 +71,17 @@ class SQLiteTrackerStore(SQLTrackerStore):
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
                 cur = dbapi_connection.cursor()
+                cur.execute("PRAGMA busy_timeout=10000")
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
+
+            # Switch the file to write-ahead logging now, at start-up, not at the first
+            # message: until then it is in rollback-journal mode, where another writer
+            # (a backup, the sqlite3 shell) makes the switch fail at once and the first
+            # residents get the error reply (tests/integration/test_sqlite_busy.py).
+            with self.engine.connect():
+                pass
 
             # The INSERT of new events, compiled once for the sqlite3 driver (building
             # and compiling it with SQLAlchemy for every save was ~4 % of the process).
