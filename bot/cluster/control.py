@@ -140,13 +140,19 @@ class Cluster:
     def create_tracker_table(self) -> None:
         """Rasa's ``events`` table, once: two Rasa processes creating it at the same moment
         collide (one logs a UniqueViolation and retries)."""
-        from rasa.core.tracker_store import SQLTrackerStore
+        import contextlib
+        import io
 
         from bot.cluster.endpoints import tracker_store_config
 
         config = tracker_store_config(self.database_url, self.settings.tracker_db)
-        store = SQLTrackerStore(dialect="postgresql", host=config["url"], port=config["port"], db=config["db"],
-                                username=config.get("username"), password=config.get("password"))
+        # Rasa's import installs its own warning filters: SQLAlchemy 2.0 notices about
+        # Rasa's code would fill the terminal. Errors still raise.
+        with contextlib.redirect_stderr(io.StringIO()):
+            from rasa.core.tracker_store import SQLTrackerStore
+
+            store = SQLTrackerStore(dialect="postgresql", host=config["url"], port=config["port"], db=config["db"],
+                                    username=config.get("username"), password=config.get("password"))
         store.engine.dispose()
 
     # ------------------------------------------------------------------ nodes
