@@ -23,6 +23,7 @@ import aiohttp
 
 from bot.console import notices
 from bot.console.accounts import StaffAccounts
+from bot.db import DatabaseUnavailable
 from bot.console.changes import SAFETY_POLL_SECONDS, ChangeListener
 from bot.console.inbox import inbox_payload
 from bot.console.keys import ConsoleConfig
@@ -116,13 +117,23 @@ class ConsoleWorker:
 
     # ------------------------------------------------------------------ loops
     async def run_inbox(self) -> None:
+        failing = False
         while True:
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable as exc:  # a restart or an outage: said once, not every second
+                if not failing:
+                    logger.warning("console: the database cannot be reached (%s); trying again every %g s",
+                                   exc.message, self.config.poll_interval)
+                failing = True
             except Exception as exc:  # noqa: BLE001 - keep looking; the next tick may work
                 logger.exception("console background loop failed: %s", type(exc).__name__)
+            else:
+                if failing:
+                    logger.warning("console: the database answers again")
+                failing = False
             self.hub.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.hub.wake.wait(), timeout=self.inbox_interval())
