@@ -5,7 +5,8 @@ With ``MADOGUCHI_DATABASE_URL`` on PostgreSQL, Rasa keeps its trackers with Rasa
 cached SQLite store: its cache assumes this process is the only writer. With
 ``MADOGUCHI_REDIS_URL``, Rasa's ``RedisLockStore`` makes the processes take turns on one
 conversation (through bot/cluster/lock_store.py, which keeps answering with this
-process's own locks while Redis is down). Anything else in endpoints.yml (action endpoint, event broker …) is kept.
+process's own locks while Redis is down). Anything else in endpoints.yml (action
+endpoint, event broker …) is kept.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ resident gets the error reply); this one keeps answering instead:
   only two messages of the *same* conversation arriving at the *same moment* on two
   replicas could overlap, which a resident typing one message at a time does not do.
   Logged once as ``degraded`` (a warning), shown in ``GET /health``.
-* A message keeps the store it took its ticket from until it is done, so a lock is
-  never split between Redis and memory.
+* A message keeps the store it took its ticket from until it is done, so one message's
+  lock is never split between Redis and memory (at the moment Redis comes back, a message
+  still holding a lock in memory and the next one of the same conversation, in Redis,
+  could overlap: the same rare case as above).
 * Redis is tried again at the first message (or health check) ``RETRY_SECONDS`` after the
   last failure; when it answers, the store says so in the log and uses it again.
 
