@@ -6,7 +6,11 @@ throughput, p50/p95/p99 latency, errors and the RSS of each server process. On a
 machine two replicas share the same cores: the figure that matters is that the second
 replica costs little, not that it doubles throughput (that needs a second machine).
 
-    .venv/bin/python benchmarks/replicas.py [--seconds 20] [--levels 8,32,64]
+    .venv/bin/python benchmarks/replicas.py [--seconds 20] [--levels 8,32,64] [--warmup 5]
+
+Each cluster first gets ``--warmup`` seconds of 8 residents that are not counted (the
+first messages of a fresh process load lazily built parts). The load generator runs on
+the same machine and takes CPU from the servers.
 """
 
 from __future__ import annotations
@@ -27,6 +31,43 @@ QUESTIONS = ["粗大ごみの出し方を教えて", "住民票はどこで取�
              "マイナンバーカードの受け取り", "今日の天気は？"]
 
 
+def _rss_of(pid: int) -> float:
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def service_rss_mb(layout) -> dict[str, float]:
+    """RSS of the shared services: PostgreSQL (postmaster and its children, summed), Redis, HAProxy."""
+    out = {}
+    try:
+        postmaster = int((layout.postgres_dir / "data" / "postmaster.pid").read_text().split()[0])
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == postmaster]
+        out["PostgreSQL"] = _rss_of(postmaster) + sum(_rss_of(c) for c in children)
+    except (OSError, ValueError):
+        pass
+    for name, pid_file in (("Redis", layout.redis_dir / "redis.pid"), ("HAProxy", layout.haproxy_dir / "haproxy.pid")):
+        try:
+            out[name] = _rss_of(int(pid_file.read_text().strip()))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _ppid(pid: int) -> int:
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
 def rss_mb(pattern: bytes) -> list[float]:
     out = []
     for pid in os.listdir("/proc"):
@@ -43,7 +84,7 @@ def rss_mb(pattern: bytes) -> list[float]:
     return out
 
 
-async def load(url: str, residents: int, seconds: float) -> dict:
+async def load(url: str, residents: int, seconds: float, tag: str = "") -> dict:
     import aiohttp
 
     latencies: list[float] = []
@@ -56,7 +97,7 @@ async def load(url: str, residents: int, seconds: float) -> dict:
         while time.monotonic() < stop:
             started = time.monotonic()
             try:
-                async with session.post(url, json={"sender": f"bench-{residents}-{i}", "message": QUESTIONS[n % len(QUESTIONS)]}) as r:
+                async with session.post(url, json={"sender": f"bench{tag}-{residents}-{i}", "message": QUESTIONS[n % len(QUESTIONS)]}) as r:
                     body = await r.json(content_type=None)
                     ok = r.status == 200 and body and all((m.get("custom") or {}).get("type") != "error" for m in body)
             except Exception:  # noqa: BLE001 - counted
@@ -88,6 +129,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--levels", default="8,32,64")
+    ap.add_argument("--warmup", type=float, default=5, help="seconds of 8 residents before measuring (not counted)")
     args = ap.parse_args()
     settings = Settings.from_env(project_dir=ROOT)
     if needs_training(settings):
@@ -98,6 +140,8 @@ def main() -> None:
         cluster = Cluster(layout, replace(settings, action_retry_seconds=5), ROOT)
         cluster.up(model_path(settings))
         try:
+            if args.warmup > 0:
+                asyncio.run(load(f"{layout.rasa_url}/webhooks/rest/webhook", 8, args.warmup, tag="-warmup"))
             print(f"\n{replicas} replica(s)")
             print(f"{'residents':>9} {'msg/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
             for level in (int(x) for x in args.levels.split(",")):
@@ -105,6 +149,7 @@ def main() -> None:
                 print(f"{level:>9} {r['rps']:>7.1f} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['p99']:>7.0f} {r['errors']:>6}")
             for name, pattern in (("Rasa", b"bot.rasa_server"), ("actions", b"rasa_sdk"), ("console", b"bot.console")):
                 print(f"  RSS {name}: " + ", ".join(f"{m:.0f} MB" for m in rss_mb(pattern)))
+            print("  RSS services: " + ", ".join(f"{k} {v:.0f} MB" for k, v in service_rss_mb(layout).items()))
         finally:
             cluster.down()
             shutil.rmtree(layout.root, ignore_errors=True)

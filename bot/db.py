@@ -136,6 +136,11 @@ class Database:
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def notify(self, channel: str) -> None:
+        """Tell the processes listening on ``channel`` that something changed, when the
+        transaction commits (PostgreSQL ``NOTIFY``; on SQLite nothing listens: the
+        readers poll)."""
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
@@ -194,7 +199,19 @@ class SQLiteDatabase(Database):
         self.conn.execute("BEGIN IMMEDIATE")
 
     def _end(self, commit: bool) -> None:
-        self.conn.execute("COMMIT" if commit else "ROLLBACK")
+        # SQLite rolls a transaction back by itself after some errors (SQLITE_FULL: the disk
+        # is full; SQLITE_IOERR …): a ROLLBACK then would fail with "no transaction is
+        # active" and hide the real error. A failed COMMIT must not leave the connection in
+        # the transaction either: every later BEGIN would fail.
+        if commit:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def insert(self, sql: str, params: Sequence = ()) -> int:
         with self.lock:
@@ -298,6 +315,11 @@ class PostgresDatabase(Database):
     def insert(self, sql: str, params: Sequence = ()) -> int:
         with self.lock:
             return int(self._run(sql + " RETURNING id", params).fetchone()[0])
+
+    def notify(self, channel: str) -> None:
+        # Inside a transaction PostgreSQL sends it at COMMIT (and never after a ROLLBACK);
+        # several of the same name in one transaction arrive once.
+        self.execute("SELECT pg_notify(?, '')", (channel,))
 
     def table_names(self) -> list[str]:
         rows = self.query("SELECT table_name FROM information_schema.tables "

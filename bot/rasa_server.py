@@ -9,8 +9,9 @@ hands it to Rasa's own command-line parser in this process; the process's visibl
 command line keeps only the file's name.
 
 Before Rasa starts, this entry point also installs what the project changes in Rasa
-(``install_rasa_changes``): the speed-ups (``bot.rasa_speedups``), the pause guard and the
-action-server fallback. They used to be installed by the REST channel when Rasa built it,
+(``install_rasa_changes``): the speed-ups (``bot.rasa_speedups``), the pause guard, the
+action-server fallback, database errors passed on as the polite error reply, and
+``GET /health``. They used to be installed by the REST channel when Rasa built it,
 so a configuration without that channel silently ran without any of them.
 
 Example:
@@ -72,14 +73,20 @@ def install_rasa_changes() -> None:
     Raises:
         ConfigError: the installed Rasa is not the pinned version (bot.rasa_speedups).
     """
-    from bot import action_fallback, rasa_speedups
+    from bot import action_fallback, health, rasa_speedups
     from bot.handoff import pause_guard
+    from bot.rasa_speedups import tracker_store
     from bot.settings import Settings
 
     rasa_speedups.install()
     pause_guard.install()  # not a speed fix: residents cannot unpause a claimed conversation
     # Not a speed fix either: a reply (and no lost message) when the action server is down.
     action_fallback.install(Settings.from_env().action_retry_seconds)
+    # Nor these: a database error becomes the polite error reply instead of a lost message
+    # (bot/rasa_speedups/tracker_store.py), and GET /health tells the state of what Rasa
+    # depends on (bot/health.py).
+    tracker_store.raise_store_errors()
+    health.install()
 
 
 def main(argv: list[str] | None = None) -> None:

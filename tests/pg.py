@@ -43,6 +43,11 @@ class PostgresServer:
         subprocess.run([str(SCRIPT), "stop", str(self.directory)], capture_output=True, timeout=120)
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected) and start it again, data kept."""
+        subprocess.run([str(SCRIPT), "stop", str(self.directory)], capture_output=True, timeout=120, check=True)
+        self.start()
+
     def database_url(self, db: str = "madoguchi") -> str:
         return self.url.rsplit("/", 1)[0] + "/" + db
 

@@ -9,6 +9,13 @@ import click
 from bot.errors import MadoguchiError
 
 
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _layout(settings, replicas: int):
     from bot.cluster.layout import ClusterLayout
 
@@ -61,8 +68,10 @@ def cluster_up(ctx: click.Context, replicas: int) -> None:
     except MadoguchiError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"cluster up: residents {c.layout.rasa_url}/webhooks/rest/webhook, staff {c.layout.console_url}/")
-    click.echo(f"  MADOGUCHI_DATABASE_URL={c.database_url.rsplit('@', 1)[0].split(':')[0]}://… (see bot cluster status)")
-    click.echo(f"  add staff: MADOGUCHI_DATABASE_URL=$(scripts/postgres.sh url {c.layout.postgres_dir}) bot staff add …")
+    click.echo(f"  health: curl {c.layout.rasa_url}/health")
+    click.echo(f"  the database: MADOGUCHI_DATABASE_URL=$(scripts/postgres.sh url {_relative(c.layout.postgres_dir)})")
+    click.echo(f"  add staff: MADOGUCHI_DATABASE_URL=$(scripts/postgres.sh url {_relative(c.layout.postgres_dir)}) "
+               ".venv/bin/bot staff add tanaka --name 田中 --role admin")
 
 
 @cluster.command("down")

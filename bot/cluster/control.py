@@ -95,6 +95,34 @@ class Cluster:
         subprocess.run(["redis-server", str(d / "redis.conf")], check=True, capture_output=True, timeout=30)
         self._wait(lambda: self._redis_ping(), 30, "Redis")
 
+    def stop_redis(self, grace: float = 30.0) -> None:
+        self._stop_daemon(self.layout.redis_dir / "redis.pid", grace)
+
+    def stop_postgres(self) -> None:
+        script = self.project_dir / "scripts" / "postgres.sh"
+        subprocess.run([str(script), "stop", str(self.layout.postgres_dir)], capture_output=True, timeout=120)
+
+    def restart_postgres(self) -> None:
+        """Stop PostgreSQL (fast shutdown: every client is disconnected) and start it again."""
+        self.stop_postgres()
+        self.start_postgres()
+
+    @staticmethod
+    def _stop_daemon(pid_file: Path, grace: float = 30.0) -> None:
+        """SIGTERM to the daemon of ``pid_file``, then wait until it is gone."""
+        pid = _pid_alive(pid_file)
+        if not pid:
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+
     def _redis_ping(self) -> bool:
         done = subprocess.run(["redis-cli", "-p", str(self.layout.redis_port), "ping"], capture_output=True, text=True)
         return done.stdout.strip() == "PONG"
@@ -108,6 +136,24 @@ class Cluster:
         (d / "haproxy.cfg").write_text(haproxy_config(self.layout))
         subprocess.run(["haproxy", "-c", "-q", "-f", str(d / "haproxy.cfg")], check=True, timeout=30)
         subprocess.run(["haproxy", "-f", str(d / "haproxy.cfg")], check=True, timeout=30)
+
+    def create_tracker_table(self) -> None:
+        """Rasa's ``events`` table, once: two Rasa processes creating it at the same moment
+        collide (one logs a UniqueViolation and retries)."""
+        import contextlib
+        import io
+
+        from bot.cluster.endpoints import tracker_store_config
+
+        config = tracker_store_config(self.database_url, self.settings.tracker_db)
+        # Rasa's import installs its own warning filters: SQLAlchemy 2.0 notices about
+        # Rasa's code would fill the terminal. Errors still raise.
+        with contextlib.redirect_stderr(io.StringIO()):
+            from rasa.core.tracker_store import SQLTrackerStore
+
+            store = SQLTrackerStore(dialect="postgresql", host=config["url"], port=config["port"], db=config["db"],
+                                    username=config.get("username"), password=config.get("password"))
+        store.engine.dispose()
 
     # ------------------------------------------------------------------ nodes
     def node_settings(self, node: NodePorts) -> Settings:
@@ -152,7 +198,10 @@ class Cluster:
 
     # ------------------------------------------------------------------ all
     def up(self, model: Path, timeout: float = 300.0) -> None:
+        from bot.training import check_model
+
         self.check_installed()
+        check_model(model)  # every node would fail on it
         self.say(f"PostgreSQL on 127.0.0.1:{self.layout.postgres_port} (data {self.layout.postgres_dir})")
         self.start_postgres()
         self.say(f"Redis on 127.0.0.1:{self.layout.redis_port}")
@@ -167,6 +216,7 @@ class Cluster:
         StaffAccounts(HandoffStore(db).db)
         ReviewLog(db)
         db.close()
+        self.create_tracker_table()
         for node in self.layout.nodes:
             self.say(f"{node.name}: Rasa :{node.rasa}, actions :{node.actions}, console :{node.console}")
             self.start_node(node, model)
@@ -192,14 +242,9 @@ class Cluster:
             started = time.monotonic()
             self.stop_node(node)
             self.say(f"{node.name} stopped in {time.monotonic() - started:.1f} s")
-        pid = _pid_alive(self.layout.haproxy_dir / "haproxy.pid")
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-        pid = _pid_alive(self.layout.redis_dir / "redis.pid")
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-        script = self.project_dir / "scripts" / "postgres.sh"
-        subprocess.run([str(script), "stop", str(self.layout.postgres_dir)], capture_output=True, timeout=120)
+        self._stop_daemon(self.layout.haproxy_dir / "haproxy.pid")
+        self.stop_redis()
+        self.stop_postgres()
 
     def status(self) -> dict[str, bool]:
         script = self.project_dir / "scripts" / "postgres.sh"

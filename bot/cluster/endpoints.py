@@ -4,7 +4,9 @@ With ``MADOGUCHI_DATABASE_URL`` on PostgreSQL, Rasa keeps its trackers with Rasa
 ``SQLTrackerStore`` on the same server (database ``MADOGUCHI_TRACKER_DB``), never our
 cached SQLite store: its cache assumes this process is the only writer. With
 ``MADOGUCHI_REDIS_URL``, Rasa's ``RedisLockStore`` makes the processes take turns on one
-conversation. Anything else in endpoints.yml (action endpoint, event broker …) is kept.
+conversation (through bot/cluster/lock_store.py, which keeps answering with this
+process's own locks while Redis is down). Anything else in endpoints.yml (action
+endpoint, event broker …) is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from bot.settings import Settings
+
+LOCK_STORE_TYPE = "bot.cluster.lock_store.FallbackRedisLockStore"
 
 
 def tracker_store_config(database_url: str, tracker_db: str) -> dict:
@@ -32,11 +36,12 @@ def tracker_store_config(database_url: str, tracker_db: str) -> dict:
 
 
 def lock_store_config(redis_url: str) -> dict:
-    """Rasa's ``type: redis`` lock store at ``redis_url`` (``redis://[:password@]host:port/db``)."""
+    """Rasa's Redis lock store at ``redis_url`` (``redis://[:password@]host:port/db``), with
+    this process's own locks while Redis is down (bot/cluster/lock_store.py)."""
     parts = urlsplit(redis_url)
     db = parts.path.strip("/")
     config = {
-        "type": "redis",
+        "type": LOCK_STORE_TYPE,
         "url": parts.hostname or "127.0.0.1",
         "port": parts.port or 6379,
         "db": int(db) if db.isdigit() else 0,

@@ -127,7 +127,6 @@ global
 
 defaults
     mode http
-    option httplog
     timeout connect 2s
     timeout client 120s
     timeout server 120s

@@ -18,11 +18,13 @@ from yarl import URL
 
 from bot.console import api, auth, keys, pages
 from bot.console.accounts import StaffAccounts
+from bot.console.changes import ChangeListener
 from bot.console.live import ConsoleWorker, LiveHub
 from bot.console.proxy import parse_trusted_proxies
 from bot.console.throttle import LoginThrottle
 from bot.handoff.notify import WebhookNotifier
-from bot.handoff.store import HandoffStore
+from bot.db import POSTGRESQL
+from bot.handoff.store import CHANGES_CHANNEL, HandoffStore
 from bot.rasa_api import RasaApi
 from bot.settings import Settings
 
@@ -157,6 +159,7 @@ def create_app(
     app[keys.DEPARTMENTS] = department_names(settings)
     app[keys.THROTTLE] = throttle or LoginThrottle()
     app[keys.HUB] = LiveHub()
+    app[keys.LISTENER] = None
 
     app.router.add_get("/login", auth.login_page)
     app.router.add_post("/login", auth.login_submit)
@@ -179,8 +182,16 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     app[keys.RASA] = RasaApi(config.rasa_url, config.rasa_token, session)
     notifier = WebhookNotifier(config.notify_webhook_url, session) if config.notify_webhook_url else None
     app[keys.NOTIFIER] = notifier
-    worker = ConsoleWorker(app[keys.STORE], app[keys.ACCOUNTS], app[keys.HUB], app[keys.RASA], config, app[keys.DEPARTMENTS], notifier)
+    store = app[keys.STORE]
+    hub = app[keys.HUB]
+    # On PostgreSQL, changes made by any process reach this console at once (LISTEN/NOTIFY).
+    listener = ChangeListener(store.db.url, CHANGES_CHANNEL, hub.poke) if store.db.dialect == POSTGRESQL else None
+    app[keys.LISTENER] = listener
+    worker = ConsoleWorker(store, app[keys.ACCOUNTS], hub, app[keys.RASA], config, app[keys.DEPARTMENTS], notifier,
+                           listener)
     tasks = [asyncio.create_task(worker.run_inbox()), asyncio.create_task(worker.run_conversations())]
+    if listener is not None:
+        tasks.append(asyncio.create_task(listener.run()))
     app[keys.ACCOUNTS].purge_expired_sessions()
     yield
     for task in tasks:

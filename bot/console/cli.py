@@ -36,12 +36,17 @@ def _read_password(from_stdin: bool) -> str:
 
 @click.group()
 def staff() -> None:
-    """Accounts of the staff console (stored in var/madoguchi.db).
+    """Accounts of the staff console, in the project's database.
+
+    That is var/madoguchi.db by default, or the PostgreSQL database of
+    MADOGUCHI_DATABASE_URL when it is set (several machines: docs/scaling.md).
+    Every command says which one it used.
 
     \b
     Example:
         bot staff add tanaka --name 田中 --role admin
         bot staff list
+        MADOGUCHI_DATABASE_URL=postgresql://madoguchi:…@db:5432/madoguchi bot staff list
     """
 
 
@@ -64,7 +69,7 @@ def add(ctx: click.Context, username: str, display_name: str, role: str, passwor
     with _click_errors():
         account = accounts.add(username, display_name, _read_password(password_stdin), role)
     store.audit("cli", "staff.add", f"staff:{account.username}", f"role={account.role}")
-    click.echo(f"created {account.username} ({account.display_name}, {account.role})")
+    click.echo(f"created {account.username} ({account.display_name}, {account.role}) in {store.db.location}")
 
 
 @staff.command("passwd")
@@ -82,7 +87,7 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool) -> None:
     with _click_errors():
         accounts.set_password(username, _read_password(password_stdin))
     store.audit("cli", "staff.passwd", f"staff:{username}")
-    click.echo(f"password of {username} changed; they need to log in again")
+    click.echo(f"password of {username} changed in {store.db.location}; they need to log in again")
 
 
 @staff.command("list")
@@ -94,14 +99,15 @@ def list_accounts(ctx: click.Context) -> None:
     Example:
         bot staff list
     """
-    accounts, _ = _accounts(ctx)
+    accounts, store = _accounts(ctx)
     rows = accounts.list()
     if not rows:
-        click.echo("no accounts yet; create one with: bot staff add USERNAME --name 田中 --role admin")
+        click.echo(f"no accounts yet in {store.db.location}; create one with: bot staff add USERNAME --name 田中 --role admin")
         return
     for a in rows:
         state = "disabled" if a.disabled else "active"
         click.echo(f"{a.username:20s} {a.display_name:10s} {a.role:6s} {state:8s} created {a.created_at[:10]}")
+    click.echo(f"({len(rows)} in {store.db.location})")
 
 
 @staff.command("disable")
@@ -120,4 +126,4 @@ def disable(ctx: click.Context, username: str, enable: bool) -> None:
     with _click_errors():
         accounts.set_disabled(username, not enable)
     store.audit("cli", "staff.enable" if enable else "staff.disable", f"staff:{username}")
-    click.echo(f"{username} {'enabled' if enable else 'disabled'}")
+    click.echo(f"{username} {'enabled' if enable else 'disabled'} in {store.db.location}")

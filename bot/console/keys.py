@@ -40,6 +40,7 @@ RASA = web.AppKey("rasa", RasaApi)
 NOTIFIER = web.AppKey("notifier", object)  # WebhookNotifier | None
 HUB = web.AppKey("hub", object)  # bot.console.live.LiveHub
 THROTTLE = web.AppKey("throttle", object)  # bot.console.throttle.LoginThrottle
+LISTENER = web.AppKey("listener", object)  # bot.console.changes.ChangeListener | None (PostgreSQL only)
 
 __all__ = ["ConsoleConfig", "WebhookNotifier", "SETTINGS", "CONFIG", "STORE", "ACCOUNTS", "DEPARTMENTS", "HTTP", "RASA",
-           "NOTIFIER", "HUB", "THROTTLE"]
+           "NOTIFIER", "HUB", "THROTTLE", "LISTENER"]

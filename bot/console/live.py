@@ -2,7 +2,8 @@
 
 Other processes change the database (the action server queues residents and creates
 tickets) and Rasa's trackers (residents keep writing while staff talk with them), so the
-console looks, about once a second:
+console looks, about once a second (on PostgreSQL at once when a hand-off or ticket
+changes, and every ``SAFETY_POLL_SECONDS`` otherwise: bot/console/changes.py):
 
 * at the open hand-offs and tickets: when they change, every open page gets the new inbox;
 * at the trackers of the conversations someone has open: new events go to those pages;
@@ -22,6 +23,8 @@ import aiohttp
 
 from bot.console import notices
 from bot.console.accounts import StaffAccounts
+from bot.db import DatabaseUnavailable
+from bot.console.changes import SAFETY_POLL_SECONDS, ChangeListener
 from bot.console.inbox import inbox_payload
 from bot.console.keys import ConsoleConfig
 from bot.console.transcript import tracker_events, transcript_items
@@ -100,8 +103,10 @@ class ConsoleWorker:
     """The background loops of one console process."""
 
     def __init__(self, store: HandoffStore, accounts: StaffAccounts, hub: LiveHub, rasa: RasaApi, config: ConsoleConfig,
-                 departments: dict[str, str], notifier: WebhookNotifier | None) -> None:
+                 departments: dict[str, str], notifier: WebhookNotifier | None,
+                 listener: ChangeListener | None = None) -> None:
         self.store = store
+        self.listener = listener
         self.accounts = accounts
         self.hub = hub
         self.rasa = rasa
@@ -112,16 +117,32 @@ class ConsoleWorker:
 
     # ------------------------------------------------------------------ loops
     async def run_inbox(self) -> None:
+        failing = False
         while True:
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable as exc:  # a restart or an outage: said once, not every second
+                if not failing:
+                    logger.warning("console: the database cannot be reached (%s); trying again every %g s",
+                                   exc.message, self.config.poll_interval)
+                failing = True
             except Exception as exc:  # noqa: BLE001 - keep looking; the next tick may work
                 logger.exception("console background loop failed: %s", type(exc).__name__)
+            else:
+                if failing:
+                    logger.warning("console: the database answers again")
+                failing = False
             self.hub.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.hub.wake.wait(), timeout=self.config.poll_interval)
+                await asyncio.wait_for(self.hub.wake.wait(), timeout=self.inbox_interval())
+
+    def inbox_interval(self) -> float:
+        """Seconds until the next look when nothing wakes the loop earlier."""
+        if self.listener is not None and self.listener.listening:
+            return max(self.config.poll_interval, SAFETY_POLL_SECONDS)
+        return self.config.poll_interval
 
     async def run_conversations(self) -> None:
         while True:

@@ -17,8 +17,14 @@ _STATIC_TYPES = {".css": "text/css", ".js": "application/javascript", ".png": "i
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """For the runner and monitoring; tells nothing about the data."""
-    return web.json_response({"ok": True})
+    """For the runner, the load balancer and monitoring; tells nothing about the data.
+
+    ``inbox_updates``: ``polling`` (SQLite, or PostgreSQL while its listening connection
+    is down) or ``notify`` (PostgreSQL LISTEN: changes arrive at once).
+    """
+    listener = request.app.get(keys.LISTENER)
+    return web.json_response({"ok": True, "inbox_updates": "notify" if listener is not None and listener.listening
+                              else "polling"})
 
 
 @routes.get("/")

@@ -39,6 +39,9 @@ from bot.i18n.languages import supported_or_none
 
 MAX_TEXT_CHARS = 4000  # longest question / answer / note kept (longer text is cut)
 MAX_NOTIFY_ATTEMPTS = 8  # a notification that failed this often is given up (about 4 minutes of retries)
+# PostgreSQL NOTIFY channel of every committed hand-off or ticket change (no payload: the
+# consoles read the database again); bot/console/changes.py listens to it.
+CHANGES_CHANNEL = "madoguchi_handoff_changes"
 
 
 class HandoffStatus(str, Enum):
@@ -251,9 +254,11 @@ class HandoffStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Database]:
-        """One write transaction; taken before reading so the read stays valid."""
+        """One write transaction; taken before reading so the read stays valid. On
+        PostgreSQL the consoles listening on ``CHANGES_CHANNEL`` hear of it at commit."""
         with self._lock, self.db.transaction("handoff") as conn:
             yield conn
+            conn.notify(CHANGES_CHANNEL)
 
     def _audit(self, conn: Database, actor: str, action: str, target: str, detail: str = "") -> None:
         conn.execute(

@@ -72,10 +72,17 @@ class SQLiteTrackerStore(SQLTrackerStore):
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
                 cur = dbapi_connection.cursor()
+                cur.execute("PRAGMA busy_timeout=10000")
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
+
+            # Switch the file to write-ahead logging now, at start-up, not at the first
+            # message: until then it is in rollback-journal mode, where another writer
+            # (a backup, the sqlite3 shell) makes the switch fail at once and the first
+            # residents get the error reply (tests/integration/test_sqlite_busy.py).
+            with self.engine.connect():
+                pass
 
             # The INSERT of new events, compiled once for the sqlite3 driver (building
             # and compiling it with SQLAlchemy for every save was ~4 % of the process).
@@ -208,3 +215,34 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 cursor.close()
         finally:
             connection.close()  # back to the pool, not closed
+
+
+# --------------------------------------------------------------------------- failures
+# Rasa wraps every tracker store in FailSafeTrackerStore, which hides a failing database:
+# a failed read returns "no tracker" (the conversation starts again from nothing) and a
+# failed write goes to a memory store that is never read. While PostgreSQL restarts (or
+# SQLite stays locked past its busy timeout) residents would get answers whose messages
+# are then lost, and a conversation held by staff would be answered by the bot. Instead,
+# the error reaches the channel, which sends the reply contract's polite `error` reply;
+# the resident sends again, and nothing accepted is lost.
+
+
+async def _retrieve_or_raise(self: Any, sender_id: Text) -> Optional[DialogueStateTracker]:
+    return await self._tracker_store.retrieve(sender_id)
+
+
+async def _retrieve_full_or_raise(self: Any, sender_id: Text) -> Optional[DialogueStateTracker]:
+    return await self._tracker_store.retrieve_full_tracker(sender_id)
+
+
+async def _save_or_raise(self: Any, tracker: DialogueStateTracker) -> None:
+    await self._tracker_store.save(tracker)
+
+
+def raise_store_errors() -> None:
+    """Make Rasa's FailSafeTrackerStore pass database errors on (see above; idempotent)."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    FailSafeTrackerStore.retrieve = _retrieve_or_raise
+    FailSafeTrackerStore.retrieve_full_tracker = _retrieve_full_or_raise
+    FailSafeTrackerStore.save = _save_or_raise

@@ -195,6 +195,10 @@ class Stack:
                 ``choose_port`` is set).
             MadoguchiError: a server exited during start-up, or was not ready in time.
         """
+        # A damaged model: one clear error now, not Rasa's traceback after the others started.
+        from bot.runtime.training import check_model
+
+        check_model(self.model)
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
                 return self._start_once(timeout, on_wait)

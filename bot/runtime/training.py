@@ -125,3 +125,39 @@ def train(settings: Settings, force: bool = False, quiet: bool = False) -> Train
         )
     _stamp_path(settings).write_text(json.dumps({"digest": digest, "model": str(target), "seconds": round(seconds, 1)}))
     return TrainResult(target, True, seconds)
+
+
+class ModelDamaged(MadoguchiError):
+    """The model file cannot be read: truncated, overwritten or corrupted."""
+
+
+def check_model(path: Path) -> None:
+    """Read the model archive once, end to end, before a server is started with it.
+
+    Rasa, given a damaged model, dies during start-up with a traceback in its log (and
+    ``bot run`` would restart it five times); this says what is wrong and what to do.
+    Costs one decompression (about 0.3 s for the project's 18 MB model).
+
+    Raises:
+        ModelDamaged: the file is missing, not a gzip'd tar, fails its checksum, or has
+            no ``metadata.json`` (not a Rasa 3 model).
+    """
+    import gzip
+    import tarfile
+    import zlib
+
+    hint = (f"delete {path} and train again: `bot train --force` (`bot run` trains by itself when the "
+            "model is missing); on a cluster node, copy a good model from where it was trained")
+    try:
+        with gzip.open(path, "rb") as raw:  # every byte, so that the checksum at the end is checked
+            while raw.read(1 << 20):
+                pass
+        with tarfile.open(path, "r:gz") as tar:
+            names = {m.name.strip("/") for m in tar}
+    except FileNotFoundError:
+        raise ModelDamaged(f"the model {path} does not exist", hint="train it: `bot train`") from None
+    except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
+        raise ModelDamaged(f"the model {path} is damaged and cannot be loaded ({type(exc).__name__}: {exc})",
+                           hint=hint) from None
+    if "metadata.json" not in names:
+        raise ModelDamaged(f"the model {path} is not a Rasa model (it has no metadata.json)", hint=hint)

@@ -130,3 +130,22 @@ def test_the_conversations_language_is_logged_with_each_outcome(log):
     run(ActionFeedbackNegative(), feedback)
     assert {(q.conversation_id, q.outcome): q.language for q in log.questions(ALL)} == {
         ("vi", "clarify"): "vi", ("ja", "cannot_answer"): "ja", ("en", "answer"): "en", ("en", "feedback_negative"): "en"}
+
+
+def test_disk_full_while_logging_the_resident_still_gets_the_answer(log, caplog):
+    from tests.test_db_faults import fill_to_the_brim
+
+    fill_to_the_brim(log)  # SQLite itself says "database or disk is full" from now on
+    secret = "スプレー缶の捨て方を教えて"
+    parse = {"type": "answer", "faq_id": "gomi-spray", "confidence": 0.8, "candidates": CANDS}
+    with caplog.at_level(logging.WARNING):
+        replies = [run(ActionAnswerFaq(), tracker(secret, parse, sender=f"full-{i}"))[0] for i in range(3)]
+    assert [m[0]["custom"]["type"] for m in replies] == ["answer"] * 3
+    assert all("スプレー缶" in m[0]["text"] or m[0]["custom"]["faq_id"] == "gomi-spray" for m in replies)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.review.recording"]
+    assert len(warnings) == 3 and all("database or disk is full" in w for w in warnings), warnings
+    assert not any("スプレー" in w for w in warnings)  # the report names the failure, not the resident's text
+    assert not [q for q in log.questions(ALL) if q.conversation_id.startswith("full-")]
+    log.db.conn.execute("PRAGMA max_page_count = 1073741823")  # space freed: logging works again
+    run(ActionAnswerFaq(), tracker(secret, parse, sender="full-after"))
+    assert [q.conversation_id for q in log.questions(ALL) if q.conversation_id.startswith("full-")] == ["full-after"]

@@ -26,7 +26,7 @@ def test_endpoints_switch_to_rasa_sql_store_and_redis_lock_store():
     out = clustered_endpoints({"action_endpoint": {"url": "x"}, "tracker_store": {"type": "bot.tracker_store.SQLiteTrackerStore"}}, s)
     assert out["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.example", "port": 6543,
                                     "db": "rasa_tracker", "username": "mado", "password": "p@ss"}
-    assert out["lock_store"] == {"type": "redis", "url": "r.example", "port": 6380, "db": 2, "key_prefix": "madoguchi",
+    assert out["lock_store"] == {"type": "bot.cluster.lock_store.FallbackRedisLockStore", "url": "r.example", "port": 6380, "db": 2, "key_prefix": "madoguchi",
                                  "password": "pw"}
     assert out["action_endpoint"] == {"url": "x"}
     embedded = {"tracker_store": {"type": "bot.tracker_store.SQLiteTrackerStore"}}

@@ -46,3 +46,21 @@ def test_errors_are_clear_and_without_traceback(tmp_path):
     result = run(tmp_path, "passwd", "nobody", "--password-stdin", input="a long password\n")
     assert result.exit_code == 1 and "no account 'nobody'" in result.output
     assert "no accounts yet" in run(tmp_path, "list").output
+
+
+def test_help_and_output_name_the_database_of_either_setting(tmp_path, postgres_server):
+    help_text = CliRunner().invoke(cli, ["staff", "--help"]).output
+    assert "var/madoguchi.db" in help_text and "MADOGUCHI_DATABASE_URL" in help_text
+    embedded = run(tmp_path, "add", "ito", "--name", "伊藤", "--password-stdin", input="a long password\n")
+    assert embedded.exit_code == 0 and f"in {tmp_path / 'var' / 'madoguchi.db'}" in embedded.output
+    url = postgres_server.fresh_schema_url()
+    env = {"MADOGUCHI_VAR_DIR": str(tmp_path / "other-var"), "MADOGUCHI_DATABASE_URL": url}
+    added = CliRunner().invoke(cli, ["staff", "add", "kato", "--name", "加藤", "--password-stdin"],
+                               input="a long password\n", env=env)
+    assert added.exit_code == 0, added.output
+    password = url.split("@")[0].rsplit(":", 1)[1]
+    assert "postgresql://madoguchi:***@127.0.0.1" in added.output and password not in added.output
+    assert StaffAccounts(HandoffStore.open(url).db).authenticate("kato", "a long password") is not None
+    assert not (tmp_path / "other-var" / "madoguchi.db").exists()  # nothing went to a local file
+    listing = CliRunner().invoke(cli, ["staff", "list"], env=env).output.splitlines()
+    assert [line.split()[0] for line in listing[:-1]] == ["kato"] and listing[-1].startswith("(1 in postgresql://")

@@ -195,3 +195,28 @@ async def test_no_webhook_configured_means_no_calls(console, store):
     store.request("conv-a", "rest", None, "requested", "")
     await asyncio.sleep(0.3)
     assert store.unnotified_handoffs()  # still unannounced, nothing was sent anywhere
+
+
+async def test_a_database_outage_is_logged_once_and_its_end_too(make_console, store, caplog, monkeypatch):
+    import logging
+
+    from bot.console import keys
+    from bot.db import DatabaseUnavailable
+
+    real = store.expired_unclaimed
+    calls = {"n": 0}
+
+    def down_three_times(*args):
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise DatabaseUnavailable("cannot connect to PostgreSQL at db:5432: Connection refused")
+        return real(*args)
+
+    server = await make_console()
+    console_store = server.app[keys.STORE]
+    monkeypatch.setattr(console_store, "expired_unclaimed", down_three_times)
+    with caplog.at_level(logging.WARNING, logger="bot.console.live"):
+        await eventually(lambda: calls["n"] > 4)
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.console.live"]
+    assert said == ["console: the database cannot be reached (cannot connect to PostgreSQL at db:5432: Connection "
+                    "refused); trying again every 0.05 s", "console: the database answers again"]
