@@ -195,10 +195,6 @@ class Stack:
                 ``choose_port`` is set).
             MadoguchiError: a server exited during start-up, or was not ready in time.
         """
-        # A damaged model: one clear error now, not Rasa's traceback after the others started.
-        from bot.runtime.training import check_model
-
-        check_model(self.model)
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
                 return self._start_once(timeout, on_wait)
@@ -208,6 +204,8 @@ class Stack:
                 self.settings = dataclasses.replace(self.settings, **{taken.setting: self.choose_port()})
 
     def _start_once(self, timeout: float, on_wait: Callable[[str], None] | None) -> None:
+        from bot.runtime.training import check_model
+
         s = self.settings
         console = self.with_console and console_available()
         ports = [(s.rasa_port, "Rasa server", "rasa_port"), (s.actions_port, "action server", "actions_port")]
@@ -216,6 +214,8 @@ class Stack:
         for port, what, setting in ports:
             if port_in_use(s.host, port):
                 raise PortTaken(f"port {port} on {s.host} is already in use, so the {what} cannot start", setting)
+        # A damaged model: one clear error now, not Rasa's traceback after the others started.
+        check_model(self.model)
         s.var_dir.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)])
         self._spawn(
