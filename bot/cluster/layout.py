@@ -132,6 +132,10 @@ defaults
     timeout server 120s
     timeout tunnel 1h
     timeout http-keep-alive 10s
+    # A replica busy with residents answers its check late; only one that refuses the
+    # connection (dead) or stays silent 10 s is taken out (benchmarks/replicas.py showed
+    # busy replicas taken out under load: every resident got the 503 reply).
+    timeout check 10s
     retries 2
     option redispatch 1
     retry-on conn-failure
