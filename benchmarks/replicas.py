@@ -9,7 +9,9 @@ replica costs little, not that it doubles throughput (that needs a second machin
     .venv/bin/python benchmarks/replicas.py [--seconds 20] [--levels 8,32,64] [--warmup 5]
 
 Each cluster first gets ``--warmup`` seconds of 8 residents that are not counted (the
-first messages of a fresh process load lazily built parts). The load generator runs on
+first messages of a fresh process load lazily built parts). A resident whose message
+failed waits 1 s before the next one, and the failures are counted by kind (HTTP status,
+error reply, exception). The load generator runs on
 the same machine and takes CPU from the servers.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import shutil
 import statistics
@@ -89,6 +92,7 @@ async def load(url: str, residents: int, seconds: float, tag: str = "") -> dict:
 
     latencies: list[float] = []
     errors = 0
+    kinds: collections.Counter = collections.Counter()
     stop = time.monotonic() + seconds
 
     async def resident(session, i: int) -> None:
@@ -96,16 +100,22 @@ async def load(url: str, residents: int, seconds: float, tag: str = "") -> dict:
         n = 0
         while time.monotonic() < stop:
             started = time.monotonic()
+            kind = ""
             try:
                 async with session.post(url, json={"sender": f"bench{tag}-{residents}-{i}", "message": QUESTIONS[n % len(QUESTIONS)]}) as r:
                     body = await r.json(content_type=None)
-                    ok = r.status == 200 and body and all((m.get("custom") or {}).get("type") != "error" for m in body)
-            except Exception:  # noqa: BLE001 - counted
-                ok = False
-            if ok:
+                    if r.status != 200:
+                        kind = f"HTTP {r.status}"
+                    elif not body or any((m.get("custom") or {}).get("type") == "error" for m in body):
+                        kind = "error reply"
+            except Exception as exc:  # noqa: BLE001 - counted
+                kind = type(exc).__name__
+            if not kind:
                 latencies.append(time.monotonic() - started)
             else:
                 errors += 1
+                kinds[kind] += 1
+                await asyncio.sleep(1)  # as a resident (or the widget) would before sending again
             n += 1
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60),
@@ -115,7 +125,7 @@ async def load(url: str, residents: int, seconds: float, tag: str = "") -> dict:
         wall = time.monotonic() - began
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [float("nan")] * 99
     return {"rps": len(latencies) / wall, "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000,
-            "errors": errors}
+            "errors": errors, "kinds": dict(kinds)}
 
 
 def main() -> None:
@@ -146,7 +156,9 @@ def main() -> None:
             print(f"{'residents':>9} {'msg/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
             for level in (int(x) for x in args.levels.split(",")):
                 r = asyncio.run(load(f"{layout.rasa_url}/webhooks/rest/webhook", level, args.seconds))
-                print(f"{level:>9} {r['rps']:>7.1f} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['p99']:>7.0f} {r['errors']:>6}")
+                kinds = ", ".join(f"{k}: {v}" for k, v in sorted(r["kinds"].items()))
+                print(f"{level:>9} {r['rps']:>7.1f} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['p99']:>7.0f} {r['errors']:>6}"
+                      + (f"  ({kinds})" if kinds else ""))
             for name, pattern in (("Rasa", b"bot.rasa_server"), ("actions", b"rasa_sdk"), ("console", b"bot.console")):
                 print(f"  RSS {name}: " + ", ".join(f"{m:.0f} MB" for m in rss_mb(pattern)))
             print("  RSS services: " + ", ".join(f"{k} {v:.0f} MB" for k, v in service_rss_mb(layout).items()))
