@@ -292,7 +292,8 @@ def bench_speed() -> None:
 
     pool = questions_pool()
     print(f"{len(pool)} distinct questions available for the load")
-    variants = [v for v in SPEED_VARIANTS if v in (sys.argv[2:] or SPEED_VARIANTS)]
+    named = [a for a in sys.argv[2:] if not a.startswith("--")]
+    variants = [v for v in SPEED_VARIANTS if v in (named or SPEED_VARIANTS)]
     for variant in variants:
         banner(f"speed: {variant}")
         s = settings_for("project", variant, ROOT / "knowledge", port_base=5400)
