@@ -542,6 +542,10 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
     the settings at which the most questions are answered from their words alone,
     without encoding them, while no answer on these questions gets worse.
 
+    Questions ranked by meaning alone (no letters in a script the FAQs are asked in,
+    e.g. English against Japanese FAQs: eval/dev-languages.csv) get their own
+    recommendation, meaning_only_*.
+
     \b
     Example:
         bot calibrate eval/dev.csv
