@@ -3,22 +3,13 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 
 import pytest
 
+from tests.integration.conftest import say
+
 pytestmark = pytest.mark.slow
-
-
-def say(stack, text, sender):
-    req = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook",
-                                 data=json.dumps({"sender": sender, "message": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        assert resp.status == 200
-        return json.loads(resp.read().decode())
 
 
 def test_a_vietnamese_conversation_stays_vietnamese_through_clarify_handoff_and_feedback(multilingual_stack):

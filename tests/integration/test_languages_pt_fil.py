@@ -4,42 +4,21 @@ translated) and its translated questions indexed (Settings.index_translations)."
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import urllib.request
 import uuid
 
 import pytest
 
-from bot.runtime.runner import Stack
-from bot.runtime.training import train
-from tests.conftest import free_port
+from tests.integration.conftest import say, translated_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def project_stack(fixture_settings, project_root, tmp_path_factory):
-    work = tmp_path_factory.mktemp("project-multilingual")
-    settings = dataclasses.replace(fixture_settings, knowledge_dir=project_root / "knowledge",
-                                   var_dir=work / "var", models_dir=work / "models",
-                                   rasa_port=free_port(), actions_port=free_port(), console_port=free_port(),
-                                   index_translations=True)
-    result = train(settings, quiet=True)
-    assert result.trained and result.model_path.exists()
-    stack = Stack(settings, result.model_path, log_dir=settings.var_dir / "logs", choose_port=free_port)
-    stack.start(timeout=400)
+    stack = translated_stack(fixture_settings, tmp_path_factory.mktemp("project-multilingual"), timeout=400,
+                             knowledge_dir=project_root / "knowledge")
     yield stack
     stack.stop()
-
-
-def say(stack, text, sender):
-    req = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook",
-                                 data=json.dumps({"sender": sender, "message": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        assert resp.status == 200
-        return json.loads(resp.read().decode())
 
 
 def test_a_portuguese_question_gets_the_portuguese_answer_of_an_essential_faq(project_stack):
