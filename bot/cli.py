@@ -38,9 +38,46 @@ def cli(ctx: click.Context, knowledge_dir: Path | None, project_dir: Path | None
     from bot.settings import Settings
 
     try:
-        ctx.obj = {"settings": Settings.from_env(knowledge_dir=knowledge_dir, project_dir=project_dir)}
+        overrides = {"knowledge_dir": knowledge_dir, "project_dir": project_dir}
+        ctx.obj = {"settings": Settings.from_env(**overrides), "overrides": overrides}
     except MadoguchiError as exc:
         raise _fail(exc) from None
+
+
+# --------------------------------------------------------------------------- settings
+@cli.command("settings")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per setting (secrets redacted).")
+@click.option("--markdown", is_flag=True, help="The README's settings table (defaults and help, no current values).")
+@click.pass_context
+def settings_cmd(ctx: click.Context, as_json: bool, markdown: bool) -> None:
+    """Print every setting: its value, where it came from, its environment variable.
+
+    Each setting is overridden by an environment variable MADOGUCHI_<NAME>; secrets
+    (database and Redis URLs, the notice webhook) are printed without their credentials.
+
+    \b
+    Example:
+        bot settings
+        MADOGUCHI_RASA_PORT=5105 bot settings
+        bot settings --markdown   # the README's table
+    """
+    from bot.settings import describe, markdown_table
+
+    if markdown:
+        click.echo(markdown_table())
+        return
+    try:
+        infos = describe(**ctx.obj["overrides"])
+    except MadoguchiError as exc:
+        raise _fail(exc) from None
+    for info in infos:
+        if as_json:
+            click.echo(json.dumps({"name": info.name, "env": info.env, "value": info.shown(info.value),
+                                   "default": info.shown(info.default), "source": info.source, "help": info.help},
+                                  ensure_ascii=False))
+            continue
+        click.echo(f"{info.name} = {info.shown(info.value)}   [{info.source}; {info.env}]")
+        click.echo(f"    {info.help}")
 
 
 # --------------------------------------------------------------------------- run / train / shell

@@ -6,62 +6,127 @@ Every setting can be overridden by an environment variable ``MADOGUCHI_<NAME>``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from bot.errors import ConfigError
+
+ENV_PREFIX = "MADOGUCHI_"
+
+
+def setting(default: Any, help_text: str, *, secret: bool = False) -> Any:
+    """A settings field: its default, the help text `bot settings` and the README show,
+    and whether its value is a secret (printed redacted). After datasette's
+    ``Setting(name, default, help)``."""
+    return field(default=default, metadata={"help": help_text, "secret": secret})
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as `bot settings` shows it."""
+
+    name: str
+    env: str
+    default: Any
+    value: Any
+    source: str  # "default", "environment" or "command line"
+    help: str
+    secret: bool
+
+    def shown(self, value: Any) -> str:
+        """``value`` as printed: secrets redacted, empty shown as such."""
+        text = str(value)
+        if value == "" or value is None:
+            return "(empty)"
+        if self.secret:
+            return redact(text)
+        return text
+
+
+def redact(text: str) -> str:
+    """A secret value reduced to what identifies it without opening it: the URL's scheme
+    and host (no user, password, path or query)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(set, hidden)"
+    return f"{parts.scheme}://{host}{port}/… (hidden)" if parts.scheme and host else "(set, hidden)"
+
+
+def markdown_table() -> str:
+    """The README's settings table, from the declarations (tests/test_readme_tables.py
+    checks that the README carries exactly this; `bot settings --markdown` prints it)."""
+    rows = ["| environment variable | default | what it sets |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = f"`{f.default}`" if f.default not in ("", None) else "(empty)"
+        if isinstance(f.default, bool):
+            default = f"`{str(f.default).lower()}`"
+        rows.append(f"| `{env_name(f.name)}` | {default} | {f.metadata.get('help', '')} |")
+    return "\n".join(rows)
+
+
+def describe(environ: dict | None = None, **overrides) -> list[SettingInfo]:
+    """Every setting with its current value and where that value came from (the same
+    precedence as :meth:`Settings.from_env`: command line, then environment, then default)."""
+    env = os.environ if environ is None else environ
+    current = Settings.from_env(env, **overrides)
+    infos = []
+    for f in fields(Settings):
+        source = ("command line" if overrides.get(f.name) is not None
+                  else "environment" if env.get(env_name(f.name)) is not None else "default")
+        infos.append(SettingInfo(f.name, env_name(f.name), f.default, getattr(current, f.name), source,
+                                 f.metadata.get("help", ""), bool(f.metadata.get("secret"))))
+    return infos
+
+
+def env_name(name: str) -> str:
+    """The environment variable that overrides setting ``name``."""
+    return f"{ENV_PREFIX}{name.upper()}"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Madoguchi's settings. The comment beside or above each field documents it."""
+    """Madoguchi's settings: each declared once, with its default and help text
+    (``setting``); `bot settings` prints them with their values and where each came from."""
 
-    project_dir: Path = Path(".")
-    knowledge_dir: Path = Path("knowledge")  # the FAQ source of truth
-    var_dir: Path = Path("var")  # embedded data: SQLite files, logs, stamps (git-ignored)
-    models_dir: Path = Path("models")  # trained Rasa models
-    host: str = "127.0.0.1"  # where the servers listen; loopback by default
-    rasa_port: int = 5005  # Rasa server (REST webhook, channels)
-    actions_port: int = 5055  # rasa-sdk action server
-    console_port: int = 5080  # staff console (aiohttp)
-    # Hand-off (bot/console): seconds a hand-off may wait unclaimed before the resident
-    # is offered to leave a message instead.
-    claim_timeout: int = 300
-    # Staff console: URL POSTed a JSON notice for every new hand-off (e.g. the city's chat
-    # tool's incoming webhook); empty = no notifications.
-    notify_webhook_url: str = ""
-    # Staff console: a log-in expires after this many minutes without activity.
-    console_session_minutes: int = 60
-    # Staff console: IP addresses of the city's reverse proxies, comma-separated. Only
-    # requests from these may set the client address (X-Forwarded-For, for the log-in
-    # throttle) and HTTPS (X-Forwarded-Proto, for Secure cookies). Empty: none.
-    console_trusted_proxies: str = ""
-    # Web widget: origins of the city's pages that embed the widget, comma-separated
-    # (https://www.city.example.lg.jp). Rasa answers cross-origin requests (CORS) from
-    # these only; empty: only pages Rasa serves itself (the demo).
-    web_origins: str = ""
-    # Rasa server: seconds to keep retrying an action while the action server cannot be
-    # reached (bot run restarts it), before answering with the error reply.
-    action_retry_seconds: int = 15
-    # The project's own database (hand-offs, tickets, staff accounts and sessions, audit
-    # log, review log): empty = the embedded SQLite file var/madoguchi.db (one machine);
-    # postgresql://user:password@host:5432/dbname = PostgreSQL, shared by several machines.
-    # With PostgreSQL, `bot run` also keeps Rasa's trackers there (Rasa's SQLTrackerStore,
-    # database `tracker_db`, same server and login) instead of var/tracker.db.
-    # docs/scaling.md; `bot db migrate-to postgres URL` copies an embedded installation.
-    database_url: str = ""
-    # With database_url on PostgreSQL: the database of Rasa's tracker store on that server.
-    tracker_db: str = "rasa_tracker"
-    # Redis (redis://host:6379/0) for several Rasa processes: Rasa's RedisLockStore (one
-    # message of a conversation at a time, whichever process gets it) and the live events
-    # (staff replies, hand-off notices) fanned out to every Rasa process, so a resident's
-    # open stream gets them wherever it is connected. Empty: one process, in memory.
-    redis_url: str = ""
-    # Training: also put the translated questions of knowledge/i18n/ into the FAQ index
-    # (they always train the intent classifier). Off by default: they dilute the Japanese
-    # word scores of the FAQs that have them, so recalibrate (`bot calibrate`) when turning
-    # it on (docs/knowledge-format.md, "Translations").
-    index_translations: bool = False
+    project_dir: Path = setting(Path("."), "the project: knowledge/, var/, models/ are relative to it")
+    knowledge_dir: Path = setting(Path("knowledge"), "the FAQ source of truth (YAML files)")
+    var_dir: Path = setting(Path("var"), "embedded data: SQLite files, logs, caches (git-ignored)")
+    models_dir: Path = setting(Path("models"), "trained Rasa models")
+    host: str = setting("127.0.0.1", "where the servers listen; loopback unless a reverse proxy in front needs otherwise")
+    rasa_port: int = setting(5005, "Rasa server (REST webhook, web widget, LINE)")
+    actions_port: int = setting(5055, "rasa-sdk action server")
+    console_port: int = setting(5080, "staff console")
+    claim_timeout: int = setting(
+        300, "hand-off: seconds a hand-off may wait unclaimed before the resident is offered to leave a message")
+    notify_webhook_url: str = setting(
+        "", "staff console: URL POSTed a JSON notice for every new hand-off (a chat tool's incoming webhook); "
+            "empty: no notices", secret=True)
+    console_session_minutes: int = setting(60, "staff console: a log-in expires after this many minutes without activity")
+    console_trusted_proxies: str = setting(
+        "", "staff console: IP addresses of the city's reverse proxies, comma-separated; only these may set the "
+            "client address (X-Forwarded-For) and HTTPS (X-Forwarded-Proto). Empty: none")
+    web_origins: str = setting(
+        "", "web widget: origins of the city's pages that embed it, comma-separated (https://www.city.example.lg.jp); "
+            "Rasa answers cross-origin requests from these only. Empty: only pages Rasa serves itself")
+    action_retry_seconds: int = setting(
+        15, "Rasa: seconds to keep retrying an action while the action server cannot be reached (bot run restarts it)")
+    database_url: str = setting(
+        "", "the project's database (hand-offs, tickets, staff, audit and review logs): empty = var/madoguchi.db; "
+            "postgresql://user:password@host:5432/dbname = PostgreSQL, shared by several machines, which then also "
+            "keeps Rasa's trackers (docs/scaling.md)", secret=True)
+    tracker_db: str = setting("rasa_tracker", "with database_url on PostgreSQL: the database of Rasa's tracker store")
+    redis_url: str = setting(
+        "", "Redis (redis://host:6379/0) for several Rasa processes: Rasa's lock store and the live events fanned "
+            "out to every process. Empty: one process, in memory", secret=True)
+    index_translations: bool = setting(
+        False, "training: also put the translated questions of knowledge/i18n/ into the FAQ word index "
+               "(recalibrate with `bot calibrate` when turning it on)")
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -69,7 +134,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict = {}
         for f in fields(cls):
-            raw = env.get(f"MADOGUCHI_{f.name.upper()}")
+            raw = env.get(env_name(f.name))
             if raw is None:
                 continue
             default = f.default
@@ -86,7 +151,7 @@ class Settings:
                     values[f.name] = raw
             except ValueError:
                 raise ConfigError(
-                    f"MADOGUCHI_{f.name.upper()} must be {'true or false' if isinstance(default, bool) else 'a number'}; got {raw!r}",
+                    f"{env_name(f.name)} must be {'true or false' if isinstance(default, bool) else 'a number'}; got {raw!r}",
                     hint=f"unset it to use the default {default}",
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
