@@ -7,10 +7,10 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.contract import PARSE_KEY
 from bot.i18n.detect import conversation_language, turns_from_events
 from bot.replies import BotMessage
 
-PARSE_KEY = "madoguchi"
 
 
 def send(dispatcher: CollectingDispatcher, message: BotMessage) -> None:

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import decision_of, entity, language_of, send
 from actions.knowledge import knowledge
 from bot import replies
+from bot.contract import Outcome
 from bot.handoff import replies as handoff_replies
 from bot.handoff.calendar import OfficeCalendar
 from bot.handoff.replies import describe_date
@@ -51,7 +52,7 @@ def _record_review(tracker: Tracker, text: str, department: str | None, language
 
         ReviewLog.open(Settings.from_env().database).record(
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "",
-            text=text, outcome="handoff_requested", candidates=[], department=department, language=language,
+            text=text, outcome=Outcome.HANDOFF_REQUESTED, candidates=[], department=department, language=language,
         )
     except Exception as exc:  # noqa: BLE001 - logging must not break the conversation
         logger.warning("could not record the hand-off request in the review log: %s", exc)

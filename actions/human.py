@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import language_of, send
 from actions.knowledge import knowledge
 from bot import replies
+from bot.contract import Outcome
 
 
 class ActionFeedbackNegative(Action):
@@ -24,7 +25,7 @@ class ActionFeedbackNegative(Action):
         # takes the conversation's last logged question).
         from bot.review.recording import record_safely
 
-        record_safely(tracker.sender_id, tracker.get_latest_input_channel(), None, "feedback_negative", [],
+        record_safely(tracker.sender_id, tracker.get_latest_input_channel(), None, Outcome.FEEDBACK_NEGATIVE, [],
                       faq_id=tracker.get_slot("last_faq_id"), department=tracker.get_slot("last_department"),
                       language=language_of(tracker))
         return []

@@ -509,6 +509,7 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
         bot eval eval/dev.csv
         bot eval eval/dev.csv --json
     """
+    from bot.contract import REFUSALS, Outcome
     from bot.eval.metrics import by_category, summarise
 
     s = _settings(ctx)
@@ -522,8 +523,8 @@ def evaluate(ctx: click.Context, labelled: Path, as_json: bool, model: Path | No
             {"question": o.question.question, "expected": o.question.expected, "decision": o.decision,
              "answered": o.answered, "ranking": o.ranking[:3]}
             for o in outcomes
-            if (o.question.in_scope and (o.ranking[:1] != [o.question.expected] or o.decision not in ("answer", "clarify")))
-            or (not o.question.in_scope and o.decision not in ("cannot_answer", "unclear"))
+            if (o.question.in_scope and (o.ranking[:1] != [o.question.expected] or o.decision not in (Outcome.ANSWER, Outcome.CLARIFY)))
+            or (not o.question.in_scope and o.decision not in REFUSALS)
         ]
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -590,6 +591,7 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         bot calibrate eval/dev.csv --min-precision 0.9 --min-recall 0.9
         bot calibrate eval/dev.csv eval/dev-situations.csv --min-precision 0.95 --min-recall 0.9 --max-wrong 0.02
     """
+    from bot.contract import PARSE_KEY
     from bot.eval.calibrate import cross_validate
     from bot.knowledge.decision import OUT_OF_SCOPE_VETO, Thresholds
 
@@ -599,7 +601,7 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
         configured = _retriever_config(s.project_dir / "config.yml")
     except MadoguchiError as exc:
         raise _fail(exc) from None
-    meaning_only = [bool(((p.get("madoguchi") or {}).get("signals") or {}).get("meaning_only")) for p in parses]
+    meaning_only = [bool(((p.get(PARSE_KEY) or {}).get("signals") or {}).get("meaning_only")) for p in parses]
     rows = [i for i, m in enumerate(meaning_only) if not m]
     if rows:
         pick = lambda xs: [xs[i] for i in rows]  # noqa: E731

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.contract import CHOOSE_FAQ_INTENT, NONE_OF_THESE_INTENT, REQUEST_HUMAN_INTENT
 from bot.i18n.catalogue import text as t
 from bot.i18n.languages import JA, html_lang
 from bot.i18n.render import contact_text, localized_answer, localized_department, localized_question
@@ -20,9 +21,6 @@ from bot.knowledge.decision import ReplyType
 from bot.knowledge.model import Department, Faq, KnowledgeBase
 from bot.knowledge.render import department_of
 
-CHOOSE_FAQ_INTENT = "choose_faq"
-NONE_OF_THESE_INTENT = "none_of_these"
-REQUEST_HUMAN_INTENT = "request_human"
 
 
 @dataclass

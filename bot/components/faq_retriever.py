@@ -26,6 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import query_vectors
 from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_META
+from bot.contract import OUT_OF_SCOPE_INTENT, PARSE_KEY
 from bot.errors import ConfigError
 from bot.knowledge.decision import (
     OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE, WORDS_FIRST, Decision, ReplyType, Thresholds, apply_classifier,
@@ -42,7 +43,6 @@ from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PARSE_KEY = "madoguchi"
 _STATE_FILE = "faq_index.json"
 
 
@@ -117,7 +117,7 @@ class FaqRetriever(GraphComponent):
             # Classifier confidence needed to treat a message as small talk.
             "smalltalk_threshold": SMALLTALK_CONFIDENCE,
             # Intent trained on off-topic and personal-case questions.
-            "out_of_scope_intent": "out_of_scope",
+            "out_of_scope_intent": OUT_OF_SCOPE_INTENT,
             # Classifier confidence at which out_of_scope overrides an FAQ answer.
             "out_of_scope_threshold": OUT_OF_SCOPE_VETO,
             # Questions about the resident's own case (「私の…はまだですか」) get the

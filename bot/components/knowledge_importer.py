@@ -21,11 +21,11 @@ from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.contract import FAQ_INTENT
 from bot.knowledge.loader import load_valid_knowledge
 from bot.knowledge.model import Faq, KnowledgeBase
 from bot.settings import Settings
 
-FAQ_INTENT = "faq"
 FAQ_ID = "faq_id"
 FAQ_META = "faq_meta"
 # On examples made from knowledge/i18n/ when they are not to be indexed: the FAQ

@@ -15,9 +15,10 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from bot.console import keys
+from bot.contract import LOCAL_TZ
 
 TEMPLATES = Path(__file__).parent / "templates"
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+JST = LOCAL_TZ  # staff read times in the city's time
 
 ROLE_LABELS = {"staff": "職員", "admin": "管理者"}
 AUDIT_ACTION_LABELS = {

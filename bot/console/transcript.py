@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
+from bot.contract import PARSE_KEY
+
 MAX_CANDIDATES = 5
 
 SYSTEM_TEXTS = {
@@ -56,7 +58,7 @@ def _user_item(index: int, event: dict, button_titles: dict[str, str]) -> dict:
     text = str(event.get("text") or "")
     parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
     intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
-    decision = parse.get("madoguchi") if isinstance(parse.get("madoguchi"), dict) else {}
+    decision = parse.get(PARSE_KEY) if isinstance(parse.get(PARSE_KEY), dict) else {}
     item = {
         "index": index,
         "kind": "user",

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from bot.contract import PARSE_KEY
 from bot.eval.dataset import LabelledQuestion
 from bot.eval.metrics import CANNOT, Outcome, summarise
 from bot.knowledge.decision import Thresholds, apply_classifier, apply_personal_case, confidence_of, decide
@@ -33,7 +34,7 @@ def outcome_for(q: LabelledQuestion, parse: dict, category: str, thresholds: Thr
                 search_result: SearchResult | None = None) -> Outcome:
     """The outcome of one question, recomputed under other thresholds when given
     (``search_result``: the parse's search result, when the caller already rebuilt it)."""
-    md = parse.get("madoguchi") or {}
+    md = parse.get(PARSE_KEY) or {}
     intent = parse.get("intent") or {}
     kind, answered = md.get("type", "cannot_answer"), md.get("faq_id")
     offered = [c["faq_id"] for c in md.get("candidates") or []] if kind == "clarify" else []
@@ -150,7 +151,7 @@ class _Grid:
         self.personal = np.zeros(n, dtype=bool)
         tops = {}
         for i, (q, parse, _) in enumerate(rows):
-            md = parse.get("madoguchi") or {}
+            md = parse.get(PARSE_KEY) or {}
             intent = parse.get("intent") or {}
             self.smalltalk[i] = intent.get("name") not in (None, "faq")
             kind = md.get("type", "cannot_answer")

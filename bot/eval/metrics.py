@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from bot.contract import REFUSALS
 from bot.eval.dataset import LabelledQuestion
 
-CANNOT = {"cannot_answer", "unclear"}
+CANNOT = REFUSALS
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from bot.channels.common import InputRejected, prepare_text
+from bot.contract import PARSE_KEY
 from bot.errors import MadoguchiError
 
 
@@ -74,7 +75,7 @@ class ModelParser:
             cleaned = prepare_text(text)
         except InputRejected as rejected:
             return {"text": text, "intent": {"name": None, "confidence": 0.0},
-                    "madoguchi": {"type": "unclear", "faq_id": None, "confidence": 0.0, "candidates": [], "reason": rejected.code}}
+                    PARSE_KEY: {"type": "unclear", "faq_id": None, "confidence": 0.0, "candidates": [], "reason": rejected.code}}
         return self._loop.run_until_complete(self._agent.parse_message(cleaned))
 
     def close(self) -> None:
@@ -83,13 +84,13 @@ class ModelParser:
 
 def ranking_of(parse: dict) -> list[dict]:
     """The FAQs ranked for a parsed question, best first (``[{"faq_id", "score"}]``)."""
-    md = parse.get("madoguchi") or {}
+    md = parse.get(PARSE_KEY) or {}
     return md.get("ranking") or md.get("candidates") or []
 
 
 def rank_line(text: str, parse: dict, top: int = 3) -> dict:
     """One `bot rank` JSON line."""
-    md = parse.get("madoguchi") or {}
+    md = parse.get(PARSE_KEY) or {}
     intent = (parse.get("intent") or {}).get("name")
     kind = md.get("type") if intent == "faq" or not intent else "smalltalk"
     return {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+from bot.contract import PARSE_KEY
 from bot.eval.calibrate import outcome_for
 from bot.eval.metrics import Outcome, summarise
 from bot.knowledge.decision import ReplyType, Thresholds, apply_classifier, apply_personal_case, decide
@@ -36,7 +37,7 @@ def words_first_outcome(q, parse: dict, words: SearchResult | None, category: st
     veto does not depend on the search. ``full``: the full search's outcome, when known.
     """
     full = full or outcome_for(q, parse, category, thresholds, oos_threshold=oos_threshold)
-    md = parse.get("madoguchi") or {}
+    md = parse.get(PARSE_KEY) or {}
     signals = md.get("signals")
     if gate is None or words is None or not signals or md.get("type") == "unclear" or signals.get("urgent"):
         return full, False

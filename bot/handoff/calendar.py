@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from bot.contract import LOCAL_TIMEZONE
 from bot.errors import ConfigError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,7 +36,7 @@ class OfficeCalendar:
     closed_dates: frozenset[dt.date] = field(default_factory=frozenset)
     year_end_closure: bool = True  # 12/29 – 1/3
     public_holidays: bool = True
-    timezone: str = "Asia/Tokyo"
+    timezone: str = LOCAL_TIMEZONE
 
     @classmethod
     def from_config(cls, office: dict | None) -> "OfficeCalendar":
@@ -51,7 +52,7 @@ class OfficeCalendar:
                 closed.add(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)))
             except ValueError:
                 raise ConfigError(f"office.closed_dates: {d!r} is not a YYYY-MM-DD date") from None
-        tz = str(office.get("timezone", "Asia/Tokyo"))
+        tz = str(office.get("timezone", LOCAL_TIMEZONE))
         try:
             ZoneInfo(tz)
         except Exception:  # noqa: BLE001 - zoneinfo raises several kinds

@@ -9,23 +9,10 @@ the component's ``get_default_config`` and the CLI read them. See docs/answering
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-
+from bot.contract import ReplyType
 from bot.knowledge.index import SearchResult
 
-
-class ReplyType(str, Enum):
-    """The kinds of reply in the reply contract (``custom.type``)."""
-
-    ANSWER = "answer"
-    CLARIFY = "clarify"
-    CANNOT_ANSWER = "cannot_answer"
-    UNCLEAR = "unclear"
-    SMALLTALK = "smalltalk"
-    HANDOFF = "handoff"
-    FEEDBACK = "feedback"
-    ERROR = "error"
-    LANGUAGE = "language"  # the resident chose a language (bot/i18n)
+__all__ = ["ReplyType", "Thresholds", "Decision", "decide"]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 from typing import Iterable, TextIO
 
+from bot.contract import DECISIONS
 from bot.csv_cells import SafeCsvWriter
 from bot.review.dashboard import BUCKETS, Dashboard, bucket_of, is_self_resolved, local_day
 from bot.review.grouping import QuestionGroup
@@ -45,7 +46,7 @@ def write_questions(out: TextIO, questions: Iterable[Question], groups: Iterable
         w.writerow([
             q.id, _local(q.created), local_day(q).isoformat(), conversation_key(q.conversation_id), q.channel, q.outcome,
             q.reason or "",
-            bucket_of(q) if q.outcome in ("answer", "clarify", "cannot_answer", "unclear") else "",
+            bucket_of(q) if q.outcome in DECISIONS else "",
             int(is_self_resolved(q)), q.category or "", q.department or "", q.faq_id or "",
             "" if q.confidence is None else q.confidence, q.effective_next(now) or "", q.next_faq_id or "",
             q.status, group_of.get(q.id, ""), q.text,

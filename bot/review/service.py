@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from bot.contract import OUT_OF_SCOPE_INTENT
 from bot.db import open_database
 from bot.errors import MadoguchiError
 from bot.knowledge.loader import load_knowledge
@@ -21,7 +22,6 @@ from bot.review.knowledge_edit import EditResult, FaqDraft
 from bot.review.store import Question, ReviewFilter, ReviewLog, Status
 from bot.settings import Settings
 
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 OUT_OF_SCOPE_NLU_FILE = Path("data") / "nlu" / "out_of_scope.yml"
 
 

@@ -21,32 +21,19 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
-from zoneinfo import ZoneInfo
 
+from bot.contract import LOCAL_TZ, Outcome
 from bot.db import Database, Migration, is_postgres_url, migrate, open_database
 from bot.errors import MadoguchiError
 from bot.i18n.languages import supported_or_none
 from bot.privacy.masking import mask_personal_data
 
-# Japanese municipalities count days in Japan time.
-LOCAL_TZ = ZoneInfo("Asia/Tokyo")
 MAX_TEXT_CHARS = 2000  # same limit as the channels
 MAX_CANDIDATES = 5  # candidates kept per question
 # A question left unanswered counts as "left" when nothing followed within this time.
 LEFT_AFTER = dt.timedelta(minutes=30)
 # A new question within this time after an unanswered one counts as asking again.
 ASKED_AGAIN_WITHIN = dt.timedelta(minutes=10)
-
-
-class Outcome(str, Enum):
-    """What the assistant did with a message (``review_questions.outcome``)."""
-
-    ANSWER = "answer"  # one FAQ answered it (logged for the figures, not for review)
-    CLARIFY = "clarify"  # candidates offered
-    CANNOT_ANSWER = "cannot_answer"  # no FAQ fitted
-    UNCLEAR = "unclear"  # nothing to understand
-    FEEDBACK_NEGATIVE = "feedback_negative"  # 「役に立たなかった」 after an answer
-    HANDOFF_REQUESTED = "handoff_requested"  # the resident asked for a person
 
 
 class NextAction(str, Enum):
