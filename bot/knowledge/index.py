@@ -36,7 +36,6 @@ no Sudachi pass and no encoding.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -47,6 +46,7 @@ from scipy import sparse
 
 from bot.nlp.japanese import JapaneseAnalyzer
 from bot.nlp.scripts import main_scripts, script_counts
+from bot.nlp.tfidf import TfidfSpace, char_ngrams
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.nlp.word_vectors import WordVectors
@@ -158,55 +158,6 @@ def _rescale(cosines: np.ndarray) -> np.ndarray:
     return np.clip((cosines - median) / max(1e-6, 1.0 - median), 0.0, 1.0).astype(np.float32)
 
 
-def _char_ngrams(reading: str) -> list[str]:
-    grams = [reading[i : i + 2] for i in range(len(reading) - 1)]
-    grams += [reading[i : i + 3] for i in range(len(reading) - 2)]
-    if len(reading) == 1:
-        grams.append(reading)
-    return grams
-
-
-class _TfidfSpace:
-    """A minimal TF-IDF space with sublinear tf and L2-normalised rows."""
-
-    def __init__(self, rows: Sequence[Sequence[str]]) -> None:
-        vocab: dict[str, int] = {}
-        df: Counter = Counter()
-        for row in rows:
-            for t in set(row):
-                df[t] += 1
-                vocab.setdefault(t, len(vocab))
-        n = max(1, len(rows))
-        self.vocab = vocab
-        self.idf = np.zeros(len(vocab), dtype=np.float32)
-        for t, i in vocab.items():
-            self.idf[i] = math.log((n + 1) / (df[t] + 1)) + 1.0
-        self.matrix = self.transform(rows) if rows else sparse.csr_matrix((0, len(vocab)), dtype=np.float32)
-
-    def vector_parts(self, terms: Sequence[str]) -> tuple[list[int], list[float]]:
-        counts = Counter(t for t in terms if t in self.vocab)
-        cols = [self.vocab[t] for t in counts]
-        vals = [(1.0 + math.log(c)) * float(self.idf[self.vocab[t]]) for t, c in counts.items()]
-        norm = math.sqrt(sum(v * v for v in vals)) or 1.0
-        return cols, [v / norm for v in vals]
-
-    def transform(self, rows: Sequence[Sequence[str]]) -> sparse.csr_matrix:
-        indptr, indices, data = [0], [], []
-        for row in rows:
-            cols, vals = self.vector_parts(row)
-            indices.extend(cols)
-            data.extend(vals)
-            indptr.append(len(indices))
-        return sparse.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-            shape=(len(rows), len(self.vocab)),
-        )
-
-    def idf_of(self, term: str, default: float) -> float:
-        i = self.vocab.get(term)
-        return float(self.idf[i]) if i is not None else default
-
-
 class FaqIndex:
     """Search FAQs by a resident's question.
 
@@ -223,10 +174,10 @@ class FaqIndex:
         self.vectors = vectors if self.weights["dense"] > 0 else None
         self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"])}) for d in state["docs"]]
         utt_terms = state["utterance_terms"]
-        utt_grams = [_char_ngrams(r) for r in state["utterance_readings"]]
+        utt_grams = [char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
-        self._word = _TfidfSpace(utt_terms + state["answer_terms"])
-        self._reading = _TfidfSpace(utt_grams)  # its IDF also weighs reading coverage
+        self._word = TfidfSpace(utt_terms + state["answer_terms"])
+        self._reading = TfidfSpace(utt_grams)  # its IDF also weighs reading coverage
         # Per-utterance vectors are needed only when the best single utterance counts.
         self._word_utt = self._word.transform(utt_terms) if self.weights["utterance"] > 0 else None
         self._reading_utt = self._reading.matrix
@@ -245,8 +196,8 @@ class FaqIndex:
         # FAQ level: every way of asking an FAQ together (best on the dev set: top-1
         # 0.963 vs 0.900 for the best single paraphrase).
         word_bags = self._bags(utt_terms)
-        self._doc_word = _TfidfSpace(word_bags)
-        self._doc_reading = _TfidfSpace(self._bags(utt_grams))
+        self._doc_word = TfidfSpace(word_bags)
+        self._doc_reading = TfidfSpace(self._bags(utt_grams))
         n_utt = len(utt_terms)
         self._answer_weight = self.weights["answer"] / max(1.0, n_utt / max(1, len(self.docs)))
         # Meaning: one unit vector per FAQ from all of its questions (IDF-weighted words).
@@ -385,7 +336,7 @@ class FaqIndex:
         if not words:
             terms, reading = [], ""
         w = self.weights
-        grams = _char_ngrams(reading)
+        grams = char_ngrams(reading)
         best_word = self._cosine(self._doc_word, self._doc_word.matrix, terms)
         best_reading = self._cosine(self._doc_reading, self._doc_reading.matrix, grams)
         best = w["word"] * best_word + w["reading"] * best_reading
@@ -462,7 +413,7 @@ class FaqIndex:
         return got / total
 
     def _reading_coverage(self, doc: int, reading: str) -> float:
-        grams = set(_char_ngrams(reading))
+        grams = set(char_ngrams(reading))
         if not grams:
             return 0.0
         idf = {g: self._reading.idf_of(g, self._reading_max_idf) for g in grams}
@@ -471,7 +422,7 @@ class FaqIndex:
         return sum(v for g, v in idf.items() if g in known) / total if total else 0.0
 
     @staticmethod
-    def _cosine(space: _TfidfSpace, matrix: sparse.csr_matrix, terms: Sequence[str]) -> np.ndarray:
+    def _cosine(space: TfidfSpace, matrix: sparse.csr_matrix, terms: Sequence[str]) -> np.ndarray:
         cols, vals = space.vector_parts(terms)
         if not cols:
             return np.zeros(matrix.shape[0], dtype=np.float32)

@@ -33,7 +33,6 @@ Pure code apart from the analyzer.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from bot.i18n.detect import detect
 from bot.i18n.languages import JA, LANGUAGES, is_japanese
 from bot.knowledge.loader import normalise_for_compare
 from bot.nlp.japanese import STOP_TERMS, JapaneseAnalyzer, has_meaningful_text, to_katakana
+from bot.nlp.tfidf import TfidfSpace, char_ngrams
 from bot.privacy.masking import PLACEHOLDER_PATTERN
 from bot.review.store import Question
 
@@ -137,33 +137,9 @@ class QuestionGroup:
         return c.most_common(1)[0][0] if c else None
 
 
-def _char_ngrams(reading: str) -> list[str]:
-    grams = [reading[i : i + 2] for i in range(len(reading) - 1)]
-    grams += [reading[i : i + 3] for i in range(len(reading) - 2)]
-    if len(reading) == 1:
-        grams.append(reading)
-    return grams
-
-
 def _tfidf(rows: Sequence[Sequence[str]], background: Sequence[Sequence[str]] = ()) -> sparse.csr_matrix:
-    """Sublinear-tf, smoothed-idf, L2-normalised rows; IDF also counts ``background``."""
-    vocab: dict[str, int] = {}
-    df: Counter = Counter()
-    for row in list(rows) + list(background):
-        for t in set(row):
-            df[t] += 1
-            vocab.setdefault(t, len(vocab))
-    n = len(rows) + len(background)
-    indptr, indices, data = [0], [], []
-    for row in rows:
-        counts = Counter(row)
-        vals = [(1 + math.log(c)) * (math.log((n + 1) / (df[t] + 1)) + 1) for t, c in counts.items()]
-        norm = math.sqrt(sum(v * v for v in vals)) or 1.0
-        indices.extend(vocab[t] for t in counts)
-        data.extend(v / norm for v in vals)
-        indptr.append(len(indices))
-    return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                              np.asarray(indptr)), shape=(len(rows), max(1, len(vocab))))
+    """The rows' TF-IDF vectors, with IDF counted over ``background`` too."""
+    return TfidfSpace(rows, background).matrix
 
 
 def ranked_faqs(question: Question, min_top_score: float = MIN_TOP_SCORE) -> list[tuple[str, float]]:
@@ -258,14 +234,14 @@ class QuestionGrouper:
     def _background_rows(self) -> tuple[list[list[str]], list[list[str]]]:
         if self._background is None:
             analysed = [self.features(t) for t in self._background_texts]
-            self._background = ([a[0] for a in analysed], [_char_ngrams(a[1]) for a in analysed])
+            self._background = ([a[0] for a in analysed], [char_ngrams(a[1]) for a in analysed])
         return self._background
 
     def _vectors(self, texts: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         analysed = [self.features(t) for t in texts]
         bg_words, bg_grams = self._background_rows()
         words = _tfidf([a[0] for a in analysed], bg_words)
-        readings = _tfidf([_char_ngrams(a[1]) for a in analysed], bg_grams)
+        readings = _tfidf([char_ngrams(a[1]) for a in analysed], bg_grams)
         return words, readings
 
     def similarity_matrix(self, texts: Sequence[str]) -> np.ndarray:
