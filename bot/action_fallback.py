@@ -40,7 +40,7 @@ LOCAL_FALLBACKS = {
     "action_set_language": ("actions.human", "ActionSetLanguage"),
 }
 
-_installed = False
+GROUP = "action_fallback"  # in bot.rasa_speedups' registry of changes to Rasa
 
 
 def retry_delays(budget: float, first: float = 0.25, longest: float = 4.0) -> list[float]:
@@ -93,11 +93,16 @@ async def _run_locally(action: Any, output_channel: Any, nlg: Any, tracker: Any,
 
 
 def install(retry_seconds: float) -> None:
-    """Wrap ``RemoteAction.run`` in this process (idempotent)."""
-    global _installed
-    if _installed:
-        return
+    """Wrap ``RemoteAction.run`` in this process (idempotent).
+
+    Rasa's own ``run`` is kept in ``bot.rasa_speedups``' registry; ``uninstall()`` puts it back.
+    """
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+
+    from bot import rasa_speedups
+
+    if rasa_speedups.applied(GROUP):
+        return
 
     remote_run = RemoteAction.run
     delays = retry_delays(retry_seconds)
@@ -124,5 +129,4 @@ def install(retry_seconds: float) -> None:
                 logger.exception("action %s failed in the Rasa process too", self.name())
         return [error_reply_event()]
 
-    RemoteAction.run = run
-    _installed = True
+    rasa_speedups.replace(GROUP, RemoteAction, "run", run)

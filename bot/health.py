@@ -29,7 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 PROBE_TIMEOUT_SECONDS = 5.0
-_installed = False
+GROUP = "health"  # in bot.rasa_speedups' registry of changes to Rasa
 
 
 class State(str, Enum):
@@ -127,17 +127,20 @@ async def health(request: Request) -> HTTPResponse:
 
 
 def install() -> None:
-    """Add ``GET /health`` to the Rasa server when Rasa registers its input channels."""
-    global _installed
-    if _installed:
-        return
+    """Add ``GET /health`` to the Rasa server when Rasa registers its input channels (idempotent).
+
+    Rasa's own ``register`` is kept in ``bot.rasa_speedups``' registry; ``uninstall()`` puts it back.
+    """
     from rasa.core.channels import channel
 
+    from bot import rasa_speedups
+
+    if rasa_speedups.applied(GROUP):
+        return
     register = channel.register
 
     def register_with_health(input_channels, app, route) -> None:  # noqa: ANN001 - Rasa's signature
         register(input_channels, app, route)
         app.add_route(health, "/health", methods=["GET"], name="madoguchi_health")
 
-    channel.register = register_with_health
-    _installed = True
+    rasa_speedups.replace(GROUP, channel, "register", register_with_health)

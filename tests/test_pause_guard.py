@@ -24,12 +24,12 @@ def test_only_the_residents_cancel_may_run_while_paused():
 
 
 @pytest.fixture()
-def rasa_as_shipped(monkeypatch):
+def rasa_as_shipped():
     """Rasa's MessageProcessor without the guard, put back as found after the test."""
-    monkeypatch.setattr(pause_guard, "_installed", False)
-    for name in ("_should_handle_message", "_has_session_expired"):
-        original = pause_guard._rasa_originals.get(name, MessageProcessor.__dict__[name])
-        monkeypatch.setattr(MessageProcessor, name, original)
+    from bot import rasa_speedups
+
+    with rasa_speedups.rasa_as_shipped():
+        yield
 
 
 @pytest.mark.parametrize("intent, handled", [("restart", False), ("session_start", False), ("greet", False),

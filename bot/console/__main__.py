@@ -33,6 +33,9 @@ def main() -> int:
     try:
         web.run_app(app, host=settings.host, port=settings.console_port, print=lambda *_: print(f"staff console: {url}", flush=True),
                     shutdown_timeout=3, access_log=None, handle_signals=True)
+    except MadoguchiError as exc:  # e.g. the review pages could not open their database
+        print(f"staff console: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"staff console: cannot listen on {settings.host}:{settings.console_port} ({exc.strerror}); "
               "choose another port with MADOGUCHI_CONSOLE_PORT", file=sys.stderr)

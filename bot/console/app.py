@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import importlib
-import importlib.util
 import logging
 from typing import AsyncIterator, Callable
 
@@ -24,6 +22,7 @@ from bot.console.proxy import parse_trusted_proxies
 from bot.console.throttle import LoginThrottle
 from bot.handoff.notify import WebhookNotifier
 from bot.db import POSTGRESQL
+from bot.errors import MadoguchiError
 from bot.handoff.store import CHANGES_CHANNEL, HandoffStore
 from bot.rasa_api import RasaApi
 from bot.settings import Settings
@@ -82,34 +81,28 @@ def add_subapp(app: web.Application, prefix: str, subapp: web.Application) -> No
         app.add_subapp(prefix, subapp)
 
 
-def _tolerant_startup(callback):
-    async def run(subapp: web.Application) -> None:
-        try:
-            await callback(subapp)
-        except Exception as exc:  # noqa: BLE001
-            logger.error("the review pages could not start (%s: %s); the rest of the console works", type(exc).__name__, exc)
-
-    return run
+class ReviewMountError(MadoguchiError):
+    """The review pages could not be mounted: the console does not start without them."""
 
 
-def _mount_review(app: web.Application, settings: Settings) -> bool:
-    """Mount the review log's pages under /review when that module is installed."""
+def _mount_review(app: web.Application, settings: Settings) -> None:
+    """Mount the review pages under /review.
+
+    Not optional: a failure stops the console's start with what went wrong (a failure
+    while the review pages open their database at start-up raises
+    :class:`bot.console.review.ReviewStartError` from the application's start).
+    """
+    from bot.console.review import create_review_app
+
     try:
-        if importlib.util.find_spec("bot.review.web") is None:
-            return False
-    except ModuleNotFoundError:
-        return False
-    try:
-        module = importlib.import_module("bot.review.web")
-        review = module.create_review_app(settings)
-        # A review start-up failure must not keep staff from the hand-offs.
-        for i, callback in enumerate(list(review.on_startup)):
-            review.on_startup[i] = _tolerant_startup(callback)
-        add_subapp(app, "/review", review)
-    except Exception as exc:  # noqa: BLE001 - the console must start without it
-        logger.warning("the review pages could not be mounted (%s: %s)", type(exc).__name__, exc)
-        return False
-    return True
+        review = create_review_app(settings)
+    except MadoguchiError:
+        raise
+    except Exception as exc:
+        raise ReviewMountError(f"the review pages could not be mounted under /review: {type(exc).__name__}: {exc}",
+                               hint="this is a bug or a broken installation: run ./scripts/bootstrap.sh, then "
+                                    "start the console again") from exc
+    add_subapp(app, "/review", review)
 
 
 def create_app(
@@ -132,7 +125,8 @@ def create_app(
         poll_interval: seconds between looks at the database and the trackers.
         notify_backoff: seconds before the first retry of a failed notification.
         clock: current UTC time for sessions (tests).
-        mount_review: mount ``bot.review.web`` under ``/review`` when it exists.
+        mount_review: mount the review pages (``bot.console.review``) under ``/review``; only the
+            tests of the hand-off pages leave them out (their start-up opens Sudachi).
         throttle: the log-in throttle (tests pass one with their own clock).
     """
     store = HandoffStore.open(settings.database)
@@ -167,7 +161,8 @@ def create_app(
     app.add_routes(pages.routes)
     app.add_routes(api.routes)
     if mount_review:
-        config.review_mounted = _mount_review(app, settings)
+        _mount_review(app, settings)
+        config.review_mounted = True
 
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_streams)

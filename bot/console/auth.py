@@ -5,8 +5,8 @@ its stylesheet and a health check). Every state-changing request (anything but
 GET/HEAD/OPTIONS) must carry the session's CSRF token, in the ``X-CSRF-Token`` header or
 a ``csrf_token`` (or ``_csrf``) form field; the log-in form itself is protected by a
 double-submit cookie. Handlers find the account in ``request["staff"]`` and the token in
-``request["csrf_token"]``; the review sub-app also reads ``request["username"]`` and
-``request["staff_name"]``.
+``request["csrf_token"]``; the review pages (``bot/console/review/``) also read
+``request["username"]`` and ``request["staff_name"]``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-# The review pages (bot/review/web.py) put their stylesheet inline; scripts stay blocked.
-REVIEW_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
@@ -137,7 +135,7 @@ async def error_middleware(request: web.Request, handler):
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler):
     def add(resp: web.StreamResponse) -> None:
-        resp.headers.setdefault("Content-Security-Policy", REVIEW_CSP if request.path.startswith("/review") else CSP)
+        resp.headers.setdefault("Content-Security-Policy", CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")

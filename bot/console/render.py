@@ -1,7 +1,10 @@
 """HTML pages from the templates in ``templates/`` (``string.Template``, every value escaped).
 
-Pages are small shells; the data is fetched by the page's script from the JSON API and
-written with ``textContent``, so text from residents is never interpreted as HTML.
+The hand-off pages are small shells; the data is fetched by the page's script from the
+JSON API and written with ``textContent``, so text from residents is never interpreted as
+HTML. The review pages (``templates/review/``) are filled on the server, from the same
+templates mechanism: a value is escaped unless it is ``Markup`` (an already rendered
+template), so every text a resident wrote is escaped wherever it appears.
 """
 
 from __future__ import annotations
@@ -49,9 +52,20 @@ def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def render(name: str, **values: object) -> str:
+def render(template: str, /, **values: object) -> str:
     """Fill a template; values are HTML-escaped unless they are ``Markup``."""
-    return _template(name).substitute({k: str(escape(v)) for k, v in values.items()})
+    return _template(template).substitute({k: str(escape(v)) for k, v in values.items()})
+
+
+def fragment(template: str, /, **values: object) -> Markup:
+    """A template filled as a part of a page (its final line break dropped), ready to go into another."""
+    html = render(template, **values)
+    return Markup(html[:-1] if html.endswith("\n") else html)
+
+
+def join(parts, separator: str = "") -> Markup:
+    """Rendered parts one after another (text among them is escaped)."""
+    return Markup(separator).join(parts)
 
 
 def jst(iso: str | None) -> str:
@@ -68,7 +82,7 @@ def jst(iso: str | None) -> str:
 def _nav(request: web.Request, current: str) -> Markup:
     staff = request["staff"]
     links = [("inbox", "/inbox", "受付一覧")]
-    if request.app[keys.CONFIG].review_mounted:
+    if request.config_dict[keys.CONFIG].review_mounted:  # config_dict: the review pages are a sub-application
         links.append(("review", "/review/", "振り返り"))
     if staff.is_admin:
         links.append(("audit", "/audit", "監査ログ"))
@@ -80,8 +94,11 @@ def _nav(request: web.Request, current: str) -> Markup:
 
 
 def page_response(request: web.Request, page: str, title: str, content: str, scripts: tuple[str, ...] = (),
-                  status: int = 200) -> web.Response:
-    """A full page (header, navigation, log-out) around ``content`` (already rendered HTML)."""
+                  status: int = 200, refresh: int | None = None) -> web.Response:
+    """A full page (header, navigation, log-out) around ``content`` (already rendered HTML).
+
+    ``refresh``: reload the page after that many seconds (the review's retraining progress).
+    """
     staff = request["staff"]
     tags = Markup("\n").join(Markup('<script src="/static/{}" defer></script>').format(s) for s in ("console.js", *scripts))
     html = render(
@@ -95,6 +112,7 @@ def page_response(request: web.Request, page: str, title: str, content: str, scr
         nav=_nav(request, page),
         content=Markup(content),
         scripts=tags if scripts else Markup(""),
+        head=fragment("refresh.html", seconds=refresh) if refresh else Markup(""),
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 

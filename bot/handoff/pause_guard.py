@@ -20,8 +20,7 @@ from typing import Any, Optional
 # The one intent a resident may use to leave a claimed conversation (domain.yml).
 RESIDENT_CANCEL_INTENT = "handoff_cancel"
 
-_installed = False
-_rasa_originals: dict[str, Any] = {}  # Rasa's own methods, kept for tests
+GROUP = "pause_guard"  # in bot.rasa_speedups' registry of changes to Rasa
 
 
 def may_handle_while_paused(intent_name: Optional[str]) -> bool:
@@ -37,20 +36,21 @@ def _should_handle_message(tracker: Any) -> bool:
 
 
 def install() -> None:
-    """Replace Rasa's rules for paused conversations (idempotent; in the Rasa process)."""
-    global _installed
-    if _installed:
-        return
+    """Replace Rasa's rules for paused conversations (idempotent; in the Rasa process).
+
+    Rasa's own methods are kept in ``bot.rasa_speedups``' registry; ``uninstall()`` puts them back.
+    """
     from rasa.core.processor import MessageProcessor
 
-    _rasa_originals.update({name: MessageProcessor.__dict__[name]
-                            for name in ("_should_handle_message", "_has_session_expired")})
+    from bot import rasa_speedups
+
+    if rasa_speedups.applied(GROUP):
+        return
     original_has_session_expired = MessageProcessor._has_session_expired
 
     def _has_session_expired(self: Any, tracker: Any) -> bool:
         # A new session would reset the tracker, unpausing it behind the staff's back.
         return False if tracker.is_paused() else original_has_session_expired(self, tracker)
 
-    MessageProcessor._should_handle_message = staticmethod(_should_handle_message)
-    MessageProcessor._has_session_expired = _has_session_expired
-    _installed = True
+    rasa_speedups.replace(GROUP, MessageProcessor, "_should_handle_message", staticmethod(_should_handle_message))
+    rasa_speedups.replace(GROUP, MessageProcessor, "_has_session_expired", _has_session_expired)

@@ -17,10 +17,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.errors import KnowledgeError
+from bot.knowledge.files import dump_yaml, knowledge_yaml, write_atomically
 
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("id", "faq_id", "faqid", "番号", "no", "no.", "管理番号", "識別子"),
@@ -159,18 +159,15 @@ def parse_faq_file(path: Path, encoding: str = "auto", prefix: str | None = None
     return faqs, skipped, used
 
 
-def _yaml() -> YAML:
-    y = YAML()
-    y.allow_unicode = True
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
-
-
 def write_knowledge(faqs: list[ImportedFaq], out_dir: Path, default_department: str | None = None,
                     city_name: str = "（市の名前）", prefix: str = "imported") -> tuple[list[Path], list[str]]:
-    """Write FAQs as knowledge/faq/<category>.yml, adding unknown departments to city.yml."""
-    y = _yaml()
+    """Write FAQs as knowledge/faq/<category>.yml, adding unknown departments to city.yml.
+
+    Files are written as the review's edits write them (:mod:`bot.knowledge.files`):
+    atomically, and as plain YAML (the ``reviewed`` date that every FAQ shares is
+    written on each FAQ, not as an anchor and aliases).
+    """
+    y = knowledge_yaml()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "faq").mkdir(exist_ok=True)
     city_path = out_dir / "city.yml"
@@ -216,11 +213,9 @@ def write_knowledge(faqs: list[ImportedFaq], out_dir: Path, default_department: 
             e["reviewed"] = today
             entries.append(e)
         path = out_dir / "faq" / f"{prefix}-{i:02d}.yml"
-        with path.open("w", encoding="utf-8") as fh:
-            y.dump({"category": category, "faqs": entries}, fh)
+        write_atomically(path, dump_yaml({"category": category, "faqs": entries}))
         files.append(path)
-    with city_path.open("w", encoding="utf-8") as fh:
-        y.dump(city, fh)
+    write_atomically(city_path, dump_yaml(city))
     return files, added
 
 

@@ -31,20 +31,24 @@ The tracker store (``bot.rasa_speedups.tracker_store.SQLiteTrackerStore``, about
 the Rasa process's time per message before) is not patched in: ``endpoints.yml`` names it.
 
 The smaller replacements are in ``patches.py``. :func:`install` replaces Rasa's
-functions only for the Rasa version they were written against (:data:`PINNED_RASA_VERSION`)
-and keeps every original in one registry; :func:`uninstall` puts them all back.
+functions only for the Rasa version they were written against (:data:`PINNED_RASA_VERSION`).
+Every original is kept in one registry (:func:`replace`), the speed-ups' and those of the
+Rasa server's other changes alike; :func:`uninstall` puts them all back.
 Entry points call :func:`install`: the Rasa server (``bot/rasa_server.py``) and every
 path that parses with a trained model in this process (``bot.eval.parser.ModelParser``:
 ``bot rank``, ``bot eval``, ``bot calibrate``, the benchmarks).
 
-Not speed-ups, and so not here: the pause guard (``bot/handoff/pause_guard.py``) and the
-action-server fallback (``bot/action_fallback.py``) change what Rasa does; the Rasa
-server installs them next to these (``bot.rasa_server.install_rasa_changes``).
+Not speed-ups, and so not installed by :func:`install`: the pause guard
+(``bot/handoff/pause_guard.py``), the action-server fallback (``bot/action_fallback.py``),
+database errors passed on by Rasa's ``FailSafeTrackerStore`` (``tracker_store.py``) and
+``GET /health`` (``bot/health.py``) change what Rasa does; the Rasa server installs them
+next to these (``bot.rasa_server.install_rasa_changes``), through the same registry.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Tuple
 
 from bot.errors import ConfigError
 
@@ -52,8 +56,13 @@ from bot.errors import ConfigError
 # with (requirements.lock pins it). Another version may have changed any of them.
 PINNED_RASA_VERSION = "3.6.21"
 
-# (class, attribute) -> Rasa's own attribute, exactly as it was in the class's __dict__.
-_originals: Dict[Tuple[type, str], Any] = {}
+# Group names in the registry: the speed-ups, and what the Rasa server changes next to them.
+SPEEDUPS = "speedups"
+
+# (class or module, attribute) -> (group, Rasa's own attribute exactly as it was in its
+# __dict__), in the order replaced. Every change the project makes to Rasa is here, so
+# that uninstall() can put Rasa back as it was shipped.
+_originals: Dict[Tuple[Any, str], Tuple[str, Any]] = {}
 
 
 class RasaVersionError(ConfigError):
@@ -99,6 +108,39 @@ def _replacements() -> List[Tuple[type, str, Any]]:
     ]
 
 
+def replace(group: str, owner: Any, name: str, new: Any) -> None:
+    """Replace Rasa's ``owner.name`` with ``new``, keeping Rasa's own in the registry.
+
+    Every change to Rasa goes through here (the speed-ups, and the Rasa server's other
+    changes: ``bot.handoff.pause_guard``, ``bot.action_fallback``, the tracker-store
+    errors of ``bot.rasa_speedups.tracker_store`` and ``GET /health`` of ``bot.health``),
+    so :func:`uninstall` restores all of them.
+
+    Args:
+        group: What the change belongs to (:func:`applied` tells whether it is in place).
+        owner: The Rasa class or module.
+        name: The attribute, defined in ``owner`` itself (not inherited).
+        new: The replacement.
+
+    Raises:
+        RasaVersionError: ``owner`` does not define ``name`` itself (another Rasa).
+        RuntimeError: ``owner.name`` is already replaced (two changes would fight).
+    """
+    if name not in vars(owner):  # inherited: not the function the change was written against
+        raise RasaVersionError(f"{getattr(owner, '__qualname__', owner.__name__)}.{name} is not defined where "
+                               f"Rasa {PINNED_RASA_VERSION} defines it; {group} was not installed")
+    key = (owner, name)
+    if key in _originals:
+        raise RuntimeError(f"{owner.__name__}.{name} is already replaced by {_originals[key][0]}")
+    _originals[key] = (group, vars(owner)[name])
+    setattr(owner, name, new)
+
+
+def applied(group: str) -> bool:
+    """Whether the changes of ``group`` are in place."""
+    return any(g == group for g, _ in _originals.values())
+
+
 def install() -> None:
     """Replace Rasa's functions with the speed-ups (idempotent).
 
@@ -106,7 +148,7 @@ def install() -> None:
         RasaVersionError: Rasa is not :data:`PINNED_RASA_VERSION` (nothing is replaced).
     """
     check_rasa_version()
-    if _originals:
+    if applied(SPEEDUPS):
         return
     replacements = _replacements()
     for owner, name, _ in replacements:
@@ -114,25 +156,42 @@ def install() -> None:
             raise RasaVersionError(f"bot.rasa_speedups: {owner.__qualname__}.{name} is not defined where "
                                    "Rasa 3.6 defines it; nothing was patched")
     for owner, name, fast in replacements:
-        _originals[(owner, name)] = owner.__dict__[name]
-        setattr(owner, name, fast)
+        replace(SPEEDUPS, owner, name, fast)
 
 
 def uninstall() -> None:
-    """Put every original Rasa function back (idempotent)."""
-    for (owner, name), rasa_own in _originals.items():
+    """Put back every original Rasa attribute: the speed-ups and every other change (idempotent)."""
+    for (owner, name), (_, rasa_own) in reversed(list(_originals.items())):
         setattr(owner, name, rasa_own)
     _originals.clear()
 
 
 def installed() -> bool:
     """Whether the speed-ups are in place."""
-    return bool(_originals)
+    return applied(SPEEDUPS)
 
 
-def original(owner: type, name: str) -> Any:
-    """Rasa's own ``owner.name`` (the current attribute when the speed-ups are not installed)."""
-    return _originals.get((owner, name), owner.__dict__[name])
+def original(owner: Any, name: str) -> Any:
+    """Rasa's own ``owner.name`` (the current attribute when it is not replaced)."""
+    entry = _originals.get((owner, name))
+    return entry[1] if entry is not None else vars(owner)[name]
+
+
+@contextmanager
+def rasa_as_shipped() -> Iterator[None]:
+    """Rasa's own code in place inside the block; afterwards, the changes that were in place before.
+
+    For tests that compare with Rasa's real code: whatever the block installs is removed at
+    its end, and what was installed before is put back as it was.
+    """
+    before = [(owner, name, group, vars(owner)[name]) for (owner, name), (group, _) in _originals.items()]
+    uninstall()
+    try:
+        yield
+    finally:
+        uninstall()
+        for owner, name, group, ours in before:
+            replace(group, owner, name, ours)
 
 
 async def close_sessions() -> None:

@@ -239,10 +239,20 @@ async def _save_or_raise(self: Any, tracker: DialogueStateTracker) -> None:
     await self._tracker_store.save(tracker)
 
 
+STORE_ERRORS_GROUP = "tracker_store_errors"  # in bot.rasa_speedups' registry of changes to Rasa
+
+
 def raise_store_errors() -> None:
-    """Make Rasa's FailSafeTrackerStore pass database errors on (see above; idempotent)."""
+    """Make Rasa's FailSafeTrackerStore pass database errors on (see above; idempotent).
+
+    Rasa's own methods are kept in ``bot.rasa_speedups``' registry; ``uninstall()`` puts them back.
+    """
     from rasa.core.tracker_store import FailSafeTrackerStore
 
-    FailSafeTrackerStore.retrieve = _retrieve_or_raise
-    FailSafeTrackerStore.retrieve_full_tracker = _retrieve_full_or_raise
-    FailSafeTrackerStore.save = _save_or_raise
+    from bot import rasa_speedups
+
+    if rasa_speedups.applied(STORE_ERRORS_GROUP):
+        return
+    rasa_speedups.replace(STORE_ERRORS_GROUP, FailSafeTrackerStore, "retrieve", _retrieve_or_raise)
+    rasa_speedups.replace(STORE_ERRORS_GROUP, FailSafeTrackerStore, "retrieve_full_tracker", _retrieve_full_or_raise)
+    rasa_speedups.replace(STORE_ERRORS_GROUP, FailSafeTrackerStore, "save", _save_or_raise)

@@ -3,15 +3,14 @@
 Files are edited with ruamel.yaml in round-trip mode, so comments, order and layout stay
 as staff wrote them. Every edit is validated with the same checker as ``bot kb check``
 (:func:`bot.knowledge.loader.load_knowledge`); an edit that introduces a problem is
-rolled back (the file is restored byte for byte) and reported. Files are replaced
-atomically, so the action server never reads half a file.
+rolled back (the file is restored byte for byte) and reported. Files are written by
+:mod:`bot.knowledge.files` (as ``bot kb import`` writes them): replaced atomically, so
+the action server never reads half a file, and plain YAML without anchors or aliases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
 import re
 import threading
 from collections import Counter
@@ -20,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.errors import MadoguchiError
 from bot.i18n.detect import detect
 from bot.i18n.languages import is_japanese, staff_label
+from bot.knowledge.files import dump_yaml, knowledge_yaml, write_atomically
 from bot.knowledge.loader import ID_PATTERN, Problem, load_knowledge, normalise_for_compare
 from bot.knowledge.model import KnowledgeBase
 from bot.privacy.masking import contains_placeholder
@@ -75,31 +74,8 @@ class FaqDraft:
     url: str | None = None
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.indent(mapping=2, sequence=4, offset=2)  # the layout of our knowledge files
-    y.width = 4096  # never fold long Japanese lines
-    y.preserve_quotes = True
-    return y
-
-
 def _load(path: Path):
-    return _yaml().load(path.read_text(encoding="utf-8"))
-
-
-def _dump(data) -> str:
-    buf = io.StringIO()
-    _yaml().dump(data, buf)
-    return buf.getvalue()
-
-
-def _atomic_write(path: Path, text: str | bytes) -> None:
-    tmp = path.with_name(f".{path.name}.review-tmp")
-    if isinstance(text, str):
-        tmp.write_text(text, encoding="utf-8")
-    else:
-        tmp.write_bytes(text)
-    os.replace(tmp, path)
+    return knowledge_yaml().load(path.read_text(encoding="utf-8"))
 
 
 def _problem_keys(problems: Iterable[Problem]) -> Counter:
@@ -134,7 +110,7 @@ def _validated(knowledge_dir: Path, path: Path) -> Iterator[None]:
 
 def _restore(path: Path, existed: bool, original: bytes) -> None:
     if existed:
-        _atomic_write(path, original)
+        write_atomically(path, original)
     elif path.exists():
         path.unlink()
 
@@ -235,7 +211,7 @@ def add_paraphrases(knowledge_dir: Path, faq_id: str, texts: Sequence[str]) -> E
         if trailing is not None:
             # A blank line or comment after the old last item stays after the list.
             seq.ca.items[len(seq) - 1] = trailing
-        _atomic_write(path, _dump(data))
+        write_atomically(path, dump_yaml(data))
     result.added = usable
     return result
 
@@ -334,28 +310,28 @@ def create_faq(knowledge_dir: Path, draft: FaqDraft, today: dt.date | None = Non
             data["category"] = Path(file_name).stem
             data["department"] = draft.department
             data["faqs"] = CommentedSeq([entry])
-            _atomic_write(path, _dump(data))
+            write_atomically(path, dump_yaml(data))
     return EditResult(fid, path, [draft.question.strip(), *paraphrases], skipped)
 
 
 def _append_entry(path: Path, entry: CommentedMap) -> None:
     """Append an FAQ to ``faqs`` keeping the file's layout (blank lines between FAQs)."""
     text = path.read_text(encoding="utf-8")
-    data = _yaml().load(text)
+    data = knowledge_yaml().load(text)
     if not isinstance(data, dict) or not isinstance(data.get("faqs"), list):
         raise KnowledgeEditError(f"{path.name} has no faqs: list", hint="run `bot kb check` and fix the file first")
     if list(data.keys())[-1] == "faqs":
         # faqs: is the last key: add the entry as text at the end, as a person would.
-        block = _dump([entry])
+        block = dump_yaml([entry])
         separated = bool(re.search(r"\n[ \t]*\n[ \t]*- id:", text))
         if not text.endswith("\n"):
             text += "\n"
         if separated and not text.endswith("\n\n"):
             text += "\n"
-        _atomic_write(path, text + block)
+        write_atomically(path, text + block)
     else:
         data["faqs"].append(entry)
-        _atomic_write(path, _dump(data))
+        write_atomically(path, dump_yaml(data))
 
 
 def add_training_examples(nlu_file: Path, intent: str, texts: Sequence[str]) -> list[str]:
@@ -387,12 +363,12 @@ def add_training_examples(nlu_file: Path, intent: str, texts: Sequence[str]) -> 
             return []
         body = existing if existing.endswith("\n") or not existing else existing + "\n"
         block["examples"] = LiteralScalarString(body + "".join(f"- {t}\n" for t in added))
-        _atomic_write(nlu_file, _dump(data))
+        write_atomically(nlu_file, dump_yaml(data))
         try:
             check = _load(nlu_file)
             examples = next(b for b in check["nlu"] if b.get("intent") == intent)["examples"]
             assert all(f"- {t}" in examples for t in added)
         except Exception as exc:  # noqa: BLE001 - any failure means: put the file back
-            _atomic_write(nlu_file, original)
+            write_atomically(nlu_file, original)
             raise KnowledgeEditError(f"could not add examples to {nlu_file.name}: {exc}") from None
     return added

@@ -14,7 +14,7 @@ from typing import Sequence
 from bot.contract import OUT_OF_SCOPE_INTENT
 from bot.db import open_database
 from bot.errors import MadoguchiError
-from bot.knowledge.loader import load_knowledge
+from bot.knowledge.cache import KnowledgeCache
 from bot.knowledge.model import KnowledgeBase
 from bot.review import knowledge_edit
 from bot.review.grouping import QuestionGroup, QuestionGrouper, suggestions_for
@@ -52,28 +52,6 @@ class ActionOutcome:
         return f"{n}件の質問を対応不要にしました。"
 
 
-class _KnowledgeCache:
-    """``knowledge/`` loaded once and again when a file changes (loading takes ~1 s)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._lock = threading.Lock()
-        self._stamp: tuple | None = None
-        self._kb: KnowledgeBase | None = None
-
-    def stamp(self) -> tuple:
-        files = sorted(self.directory.rglob("*.yml"))
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-
-    def get(self) -> KnowledgeBase:
-        stamp = self.stamp()
-        with self._lock:
-            if self._kb is None or stamp != self._stamp:
-                self._kb = load_knowledge(self.directory).kb
-                self._stamp = stamp
-            return self._kb
-
-
 class ReviewService:
     """Review operations on one installation.
 
@@ -86,7 +64,7 @@ class ReviewService:
     def __init__(self, settings: Settings, log: ReviewLog | None = None, grouper: QuestionGrouper | None = None) -> None:
         self.settings = settings
         self.log = log or ReviewLog(open_database(settings.database))
-        self._knowledge = _KnowledgeCache(settings.knowledge_dir)
+        self._knowledge = KnowledgeCache(settings.knowledge_dir)
         self._grouper = grouper
         self._grouper_stamp: tuple | None = None
         self._groups_cache: dict[tuple, list[QuestionGroup]] = {}

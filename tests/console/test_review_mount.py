@@ -1,4 +1,4 @@
-"""The review pages (bot/review/web.py) mounted under /review, behind log-in and CSRF."""
+"""The review pages (bot/console/review/) mounted under /review, behind log-in and CSRF."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ async def test_review_pages_need_log_in_and_csrf(review_console, aiohttp_client)
     assert page.status == 200
     html = await page.text()
     assert f'name="_csrf" value="{c.csrf}"' in html or "_csrf" not in html
-    assert "'unsafe-inline'" in page.headers["Content-Security-Policy"]  # its inline stylesheet
+    assert "style-src 'self';" in page.headers["Content-Security-Policy"]  # the console's stylesheet, no inline style
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    assert '<span class="who">鈴木（職員）</span>' in html and '<a href="/review/" aria-current="page">振り返り</a>' in html
     resp = await c.client.post("/review/dismiss", data={"ids": "1"}, allow_redirects=False)
     assert resp.status == 403  # no token
     resp = await c.client.post("/review/dismiss", data={"ids": "1", "_csrf": c.csrf}, allow_redirects=False)
@@ -47,27 +48,51 @@ async def test_console_without_review_pages_has_no_menu_link(staff_client):
     assert 'href="/review/"' not in await (await c.client.get("/inbox")).text()
 
 
-async def test_a_failing_review_start_up_does_not_stop_the_console(aiohttp_server, aiohttp_client, fake_rasa, settings,
-                                                                    accounts, clock, monkeypatch):
-    import bot.review.web as review_web
+async def test_a_failing_review_start_up_stops_the_console_with_a_clear_message(aiohttp_server, fake_rasa, settings,
+                                                                              accounts, clock, monkeypatch):
+    from bot.console.review import ReviewStartError
+    from bot.review import service as review_service
 
-    real = review_web.create_review_app
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("review database unavailable")
 
-    def broken(settings_):
-        app = real(settings_)
-
-        async def fail(_app):
-            raise RuntimeError("review database unavailable")
-
-        app.on_startup.insert(0, fail)
-        return app
-
-    monkeypatch.setattr(review_web, "create_review_app", broken)
+    monkeypatch.setattr(review_service.ReviewService, "__init__", unavailable)
     app = create_app(settings, rasa_url=str(fake_rasa.server.make_url("")), rasa_token=fake_rasa.token,
                      poll_interval=0.05, clock=clock, mount_review=True)
-    from tests.console.conftest import StaffClient
+    with pytest.raises(ReviewStartError) as raised:
+        await aiohttp_server(app)
+    assert str(raised.value).startswith("the review pages could not start: RuntimeError: review database unavailable")
+    assert "ヒント / hint: check that the project's database and the knowledge directory" in str(raised.value)
 
-    c = StaffClient(await aiohttp_client(await aiohttp_server(app)))
-    assert (await c.login("suzuki")).status == 302
-    status, inbox = await c.get_json("/api/inbox")
-    assert status == 200 and inbox["handoffs"] == []
+
+def test_a_review_app_that_cannot_be_built_stops_the_console(fake_rasa, settings, accounts, monkeypatch):
+    import bot.console.review as review_pages
+    from bot.console.app import ReviewMountError
+
+    def broken(settings_):
+        raise ImportError("cannot import name 'charts'")
+
+    monkeypatch.setattr(review_pages, "create_review_app", broken)
+    with pytest.raises(ReviewMountError, match="could not be mounted under /review: ImportError: cannot import name"):
+        create_app(settings, rasa_url=str(fake_rasa.server.make_url("")), rasa_token=fake_rasa.token, mount_review=True)
+
+
+def test_python_m_bot_console_says_why_it_did_not_start(monkeypatch, capsys):
+    from aiohttp import web
+
+    from bot.console import __main__ as console_main
+    from bot.console import keys
+    from bot.console.review import ReviewStartError
+
+    def run_app(app, **kwargs):
+        raise ReviewStartError("the review pages could not start: OperationalError: disk I/O error", hint="check it")
+
+    monkeypatch.setattr(web, "run_app", run_app)
+    monkeypatch.setattr("bot.console.app.create_app", lambda settings: {keys.ACCOUNTS: _NoAccounts()})
+    assert console_main.main() == 1
+    assert "staff console: the review pages could not start: OperationalError: disk I/O error" in capsys.readouterr().err
+
+
+class _NoAccounts:
+    def list(self):
+        return ["tanaka"]

@@ -106,3 +106,25 @@ def test_duplicate_questions_are_skipped_and_reported(tmp_path, fixture_kb_dir):
     assert report.faqs == 1
     assert report.skipped == ["d-1: same question as FAQ 'juminhyo-get'", "d-3: same question as FAQ 'd-2'"]
     check(tmp_path / "k", 10)
+
+
+def test_an_import_writes_plain_yaml_that_round_trips(tmp_path):
+    """Every FAQ shares the day's ``reviewed`` date: it is written on each, never as &id001/*id001."""
+    import datetime as dt
+
+    from bot.knowledge.files import dump_yaml, knowledge_yaml
+
+    src = tmp_path / "same-day.csv"
+    src.write_text("id,question,answer,category\n1,ごみの日は？,地区ごとに決まっています。,ごみ\n"
+                   "2,粗大ごみは？,申込制です。,ごみ\n3,資源ごみは？,水曜日です。,ごみ\n", encoding="utf-8")
+    report = import_faq_file(src, tmp_path / "k", prefix="day")
+    [path] = report.files
+    written = [path.read_text(encoding="utf-8"), (tmp_path / "k" / "city.yml").read_text(encoding="utf-8")]
+    for text in written:
+        assert "&id" not in text and "*id" not in text
+    today = dt.date.today().isoformat()
+    assert written[0].count(f"    reviewed: {today}\n") == 3
+    assert dump_yaml(knowledge_yaml().load(written[0])) == written[0]  # staff can edit and save it as it is
+    kb = check(tmp_path / "k", 3)
+    assert {f.reviewed for f in kb.faqs} == {dt.date.today()}
+    assert [p.name for p in (tmp_path / "k" / "faq").iterdir()] == [path.name]  # no temporary file left behind

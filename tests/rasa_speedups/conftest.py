@@ -2,8 +2,9 @@
 
 Another test (or the eval parser) may have installed the speed-ups before a comparison
 runs; "Rasa's original" taken then would be the speed-up itself, and the comparison could
-not fail. ``rasa_original`` uninstalls them for the test's reference run; the test then
-calls ``rasa_speedups.install()`` for its own run, and the fixture installs them again after.
+not fail. ``rasa_original`` uninstalls them (and every other change to Rasa) for the test's
+reference run; the test then calls ``rasa_speedups.install()`` for its own run, and the
+fixture puts back, after the test, what was installed before it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from bot import rasa_speedups
 
 @pytest.fixture
 def rasa_original():
-    """Rasa's own functions in place (checked), the speed-ups installed after the test."""
-    rasa_speedups.uninstall()
-    assert not rasa_speedups.installed()
-    yield
-    rasa_speedups.install()
+    """Rasa's own functions in place (checked); what was installed before, put back after the test."""
+    with rasa_speedups.rasa_as_shipped():
+        assert not rasa_speedups.installed()
+        yield
 
 
 def assert_is_rasas(function) -> None:

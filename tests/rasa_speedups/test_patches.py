@@ -165,3 +165,51 @@ def test_another_rasa_version_is_refused_and_nothing_patched(monkeypatch):
     finally:
         monkeypatch.undo()
         rasa_speedups.install()
+
+
+def test_uninstall_restores_every_change_the_rasa_server_makes():
+    """Not only the speed-ups: the pause guard, the action fallback, the tracker-store errors, /health."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels import channel
+    from rasa.core.processor import MessageProcessor
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot import action_fallback, health
+    from bot.handoff import pause_guard
+    from bot.rasa_server import install_rasa_changes
+    from bot.rasa_speedups import tracker_store
+
+    owners = [RemoteAction, MessageProcessor, FailSafeTrackerStore]
+    groups = [rasa_speedups.SPEEDUPS, pause_guard.GROUP, action_fallback.GROUP, tracker_store.STORE_ERRORS_GROUP,
+              health.GROUP]
+    with rasa_speedups.rasa_as_shipped():
+        before = [dict(o.__dict__) for o in owners]
+        rasa_register = channel.register
+        install_rasa_changes()
+        changed = {(o.__name__, k) for o, b in zip(owners, before) for k, v in o.__dict__.items() if b.get(k) is not v}
+        assert changed == {("RemoteAction", "_validate_action_result"), ("RemoteAction", "run"),
+                           ("MessageProcessor", "_check_for_unseen_features"), ("MessageProcessor", "parse_message"),
+                           ("MessageProcessor", "_should_handle_message"), ("MessageProcessor", "_has_session_expired"),
+                           ("FailSafeTrackerStore", "retrieve"), ("FailSafeTrackerStore", "retrieve_full_tracker"),
+                           ("FailSafeTrackerStore", "save")}
+        assert channel.register is not rasa_register and channel.register.__module__ == "bot.health"
+        assert all(rasa_speedups.applied(g) for g in groups)
+        assert rasa_speedups.original(FailSafeTrackerStore, "save") is before[2]["save"]
+        install_rasa_changes()  # idempotent: Rasa's originals are not overwritten by ours
+        rasa_speedups.uninstall()
+        assert [dict(o.__dict__) for o in owners] == before
+        assert channel.register is rasa_register
+        assert not any(rasa_speedups.applied(g) for g in groups)
+        assert_is_rasas(FailSafeTrackerStore.save)
+
+
+def test_one_attribute_cannot_be_replaced_twice():
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    with rasa_speedups.rasa_as_shipped():
+        rasa_speedups.replace("first", FailSafeTrackerStore, "save", lambda self, tracker: None)
+        with pytest.raises(RuntimeError, match="FailSafeTrackerStore.save is already replaced by first"):
+            rasa_speedups.replace("second", FailSafeTrackerStore, "save", lambda self, tracker: None)
+        with pytest.raises(rasa_speedups.RasaVersionError, match="not defined where"):
+            rasa_speedups.replace("third", FailSafeTrackerStore, "no_such_method", None)
+    assert_is_rasas(FailSafeTrackerStore.save)

@@ -97,12 +97,12 @@ def test_an_edit_that_breaks_validation_is_rolled_back(kb_dir, monkeypatch):
     import bot.review.knowledge_edit as ke
 
     before = (kb_dir / "faq" / "gomi.yml").read_bytes()
-    real_dump = ke._dump
+    real_dump = ke.dump_yaml
 
     def dump_with_a_broken_key(data):  # simulate an edit that produces an invalid file
         return real_dump(data).replace("  - id: gomi-spray", "  - id: Gomi Spray!")
 
-    monkeypatch.setattr(ke, "_dump", dump_with_a_broken_key)
+    monkeypatch.setattr(ke, "dump_yaml", dump_with_a_broken_key)
     with pytest.raises(KnowledgeEditError, match="id は英小文字"):
         add_paraphrases(kb_dir, "gomi-sodai-apply", ["ソファの捨て方"])
     assert (kb_dir / "faq" / "gomi.yml").read_bytes() == before

@@ -1,4 +1,8 @@
-"""The review sub-application, mounted under /review as the console does, over real HTTP."""
+"""The review pages (bot/console/review/), mounted under /review as the console does, over real HTTP.
+
+The console around them is a fake: a middleware puts in each request what the console's
+log-in middleware puts there (tests/console/test_review_mount.py mounts them in the real one).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.console import keys
+from bot.console.accounts import StaffAccount
+from bot.console.pages import STATIC
+from bot.console.review import create_review_app
 from bot.knowledge.loader import load_knowledge
 from bot.review.retrain import RetrainJob
 from bot.review.service import ReviewService
 from bot.review.store import ReviewFilter
-from bot.review.web import create_review_app
 from bot.training import TrainResult
 from tests.review.test_dashboard import D18, D20, seed, seed_handoffs
 
@@ -54,16 +61,28 @@ def service(review_settings, log):
 
 @pytest.fixture
 async def client(aiohttp_client, review_settings, service, training):
-    @web.middleware
-    async def console_session(request, handler):  # what the console's log-in middleware provides
-        request["csrf_token"] = "csrf-123"
-        request["staff_name"] = "田中"
-        return await handler(request)
-
-    console = web.Application(middlewares=[console_session])
+    console = fake_console()
     job = RetrainJob(review_settings, train_fn=training.train, reload_fn=training.reload)
     mount(console, create_review_app(review_settings, service=service, retrain_job=job))
     return await aiohttp_client(console)  # sends Host: 127.0.0.1:<port>, as browsers do
+
+
+def fake_console() -> web.Application:
+    """An application with what the console's log-in middleware and configuration provide."""
+    staff = StaffAccount("tanaka", "田中", "staff", False, "2026-11-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00")
+
+    @web.middleware
+    async def console_session(request, handler):
+        request["staff"] = staff
+        request["csrf_token"] = "csrf-123"
+        request["username"] = staff.username
+        request["staff_name"] = staff.display_name
+        return await handler(request)
+
+    console = web.Application(middlewares=[console_session])
+    console[keys.CONFIG] = keys.ConsoleConfig(rasa_url="", rasa_token="", session_minutes=60, claim_timeout=0,
+                                              notify_webhook_url="", public_url="", review_mounted=True)
+    return console
 
 
 def mount(console: web.Application, review: web.Application) -> None:
@@ -118,12 +137,31 @@ async def test_list_shows_groups_with_csrf_and_actions(client, hotaru):
     assert "1グループ・1件" in only_clarify
 
 
-async def test_stylesheet_is_a_file_so_the_csp_can_forbid_inline_styles(client):
+async def test_the_console_layout_and_stylesheet_no_inline_style_or_script(client):
     html = await (await client.get("/review/dashboard")).text()
-    assert '<link rel="stylesheet" href="/review/review.css">' in html
+    assert html.count('<link rel="stylesheet" href="/static/console.css">') == 1
     assert "<style" not in html and "style=" not in html and "<script" not in html
-    css = await client.get("/review/review.css")
-    assert css.status == 200 and css.content_type == "text/css" and "article.group" in await css.text()
+    assert '<body data-page="review" data-staff="tanaka">' in html and "<title>ダッシュボード｜振り返り | 窓口 職員コンソール</title>" in html
+    assert '<nav aria-label="メニュー"><a href="/inbox">受付一覧</a><a href="/review/" aria-current="page">振り返り</a></nav>' in html
+    assert ('<nav class="subnav" aria-label="振り返りのメニュー"><a href="/review/">未回答の質問</a>'
+            '<a href="/review/dashboard" aria-current="page">ダッシュボード</a><a href="/review/retrain">学習</a></nav>') in html
+    assert "article.group" in (STATIC / "console.css").read_text(encoding="utf-8")
+    old = await client.get("/review/review.css", allow_redirects=False)
+    assert old.status == 301 and old.headers["Location"] == "/static/console.css"
+
+
+async def test_every_text_a_resident_wrote_is_escaped(client, log, clock, review_settings):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    qid = ask(log, clock, "e1", evil + "ごみの日", "clarify", candidates=SODAI)
+    ask(log, clock, "e2", evil + "ごみの日", "clarify", minutes=1, candidates=SODAI, channel=evil)
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    pages = [await (await client.get(path)).text() for path in
+             ("/review/", f"/review/group/{qid}", f"/review/draft?ids={qid}", "/review/dashboard?since=2026-11-01&until=2026-11-30")]
+    for html in pages:
+        assert "<script" not in html and "<img" not in html
+    assert escaped + "ごみの日" in pages[0] and escaped + "ごみの日" in pages[1]  # list, group page
+    assert f'value="{escaped}ごみの日"' in pages[1]  # the checkbox of the text
+    assert escaped in pages[3]  # the channel in the dashboard's table and chart
 
 
 async def test_filters_with_bad_dates_say_so(client, hotaru):

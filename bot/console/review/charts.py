@@ -1,14 +1,18 @@
-"""Small server-rendered SVG charts (no JavaScript, no CDN). Pure functions returning markup.
+"""Small server-rendered SVG charts (no JavaScript, no CDN), from the templates in ``templates/charts/``.
 
-Every chart has a ``<title>`` for screen readers; the pages also show the numbers in a
-table next to each chart.
+Pure functions returning markup. Every chart has a ``<title>`` for screen readers; the
+pages also show the numbers in a table next to each chart. Labels (an FAQ's question, a
+group's label) are escaped like every other template value.
 """
 
 from __future__ import annotations
 
 import math
-from html import escape
 from typing import Mapping, Sequence
+
+from markupsafe import Markup
+
+from bot.console.render import fragment, join
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {
@@ -19,7 +23,9 @@ COLORS = {
     "bar": "#0072B2",
     "muted": "#999999",
 }
-_FONT = 'font-family="system-ui, sans-serif"'
+_END = Markup(' text-anchor="end"')
+_MIDDLE = Markup(' text-anchor="middle"')
+_NONE = Markup("")
 
 
 def _axis(value: float, max_ticks: int = 5) -> tuple[float, float]:
@@ -32,12 +38,17 @@ def _axis(value: float, max_ticks: int = 5) -> tuple[float, float]:
     return step * math.ceil(value / step), step
 
 
-def _svg(width: int, height: int, title: str, body: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-label="{escape(title)}" class="chart">'
-        f"<title>{escape(title)}</title>{body}</svg>"
-    )
+def _svg(width: int, height: int, title: str, parts: Sequence[Markup]) -> Markup:
+    return fragment("charts/svg.html", width=width, height=height, title=title, body=join(parts))
+
+
+def _text(x: str, y: str, size: int, text: str, anchor: Markup = _NONE, fill: Markup = _NONE) -> Markup:
+    return fragment("charts/text.html", x=x, y=y, anchor=anchor, size=size, fill=fill, text=text)
+
+
+def _bar(x: str, y: str, width: str, height: str, key: str, title: str) -> Markup:
+    return fragment("charts/bar.html", x=x, y=y, width=width, height=height, color=COLORS.get(key, COLORS["bar"]),
+                    title=title)
 
 
 def stacked_bars(
@@ -46,7 +57,7 @@ def stacked_bars(
     series: Sequence[tuple[str, str]],
     width: int = 760,
     height: int = 260,
-) -> str:
+) -> Markup:
     """Vertical stacked bars, one per column (e.g. per day), series stacked bottom-up.
 
     Args:
@@ -62,8 +73,8 @@ def stacked_bars(
     ticks = int(round(ymax / step))
     for i in range(ticks + 1):  # grid lines and y labels
         y = top + plot_h - plot_h * i / ticks
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {_FONT}>{step * i:g}</text>')
+        parts.append(fragment("charts/grid_line.html", x1=left, x2=width - right, y=f"{y:.1f}"))
+        parts.append(_text(str(left - 4), f"{y + 4:.1f}", 11, f"{step * i:g}", _END))
     n = max(1, len(columns))
     slot = plot_w / n
     bar_w = min(48.0, max(1.0, slot * 0.75))
@@ -77,24 +88,18 @@ def stacked_bars(
                 continue
             h = plot_h * v / ymax
             y -= h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{COLORS.get(key, COLORS["bar"])}">'
-                f"<title>{escape(label)} {escape(name)}: {v}</title></rect>"
-            )
+            parts.append(_bar(f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{h:.1f}", key, f"{label} {name}: {v}"))
         if i % every == 0:
-            parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="11" {_FONT}>'
-                f"{escape(label)}</text>"
-            )
+            parts.append(_text(f"{x + bar_w / 2:.1f}", str(height - bottom + 14), 11, label, _MIDDLE))
     lx = left
     for key, name in series:  # legend
-        parts.append(f'<rect x="{lx}" y="6" width="12" height="12" fill="{COLORS.get(key, COLORS["bar"])}"/>')
-        parts.append(f'<text x="{lx + 16}" y="16" font-size="12" {_FONT}>{escape(name)}</text>')
+        parts.append(fragment("charts/swatch.html", x=lx, y=6, width=12, height=12, color=COLORS.get(key, COLORS["bar"])))
+        parts.append(_text(str(lx + 16), "16", 12, name))
         lx += 24 + 13 * len(name)
-    return _svg(width, height, title, "".join(parts))
+    return _svg(width, height, title, parts)
 
 
-def share_bar(title: str, shares: Sequence[tuple[str, str, int]], width: int = 760, height: int = 42) -> str:
+def share_bar(title: str, shares: Sequence[tuple[str, str, int]], width: int = 760, height: int = 42) -> Markup:
     """One 100 % bar split by share: ``(key, label, count)``."""
     total = sum(c for _, _, c in shares)
     parts = []
@@ -104,24 +109,21 @@ def share_bar(title: str, shares: Sequence[tuple[str, str, int]], width: int = 7
             continue
         w = width * count / total
         pct = 100 * count / total
-        parts.append(
-            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="40" fill="{COLORS.get(key, COLORS["bar"])}">'
-            f"<title>{escape(label)}: {count}（{pct:.1f}%）</title></rect>"
-        )
+        parts.append(_bar(f"{x:.1f}", "0", f"{w:.1f}", "40", key, f"{label}: {count}（{pct:.1f}%）"))
         if w > 60:
-            parts.append(f'<text x="{x + 6:.1f}" y="25" font-size="13" fill="#000" {_FONT}>{escape(label)} {pct:.0f}%</text>')
+            parts.append(_text(f"{x + 6:.1f}", "25", 13, f"{label} {pct:.0f}%", fill=Markup(' fill="#000"')))
         x += w
     if total <= 0:
-        parts.append(f'<rect x="0" y="0" width="{width}" height="40" fill="#eee"/>'
-                     f'<text x="8" y="25" font-size="13" {_FONT}>データがありません</text>')
-    return _svg(width, height, title, "".join(parts))
+        parts.append(fragment("charts/swatch.html", x=0, y=0, width=width, height=40, color="#eee"))
+        parts.append(_text("8", "25", 13, "データがありません"))
+    return _svg(width, height, title, parts)
 
 
 def horizontal_bars(title: str, items: Sequence[tuple[str, float]], width: int = 760, bar_h: int = 22,
-                    label_w: int = 360, unit: str = "") -> str:
+                    label_w: int = 360, unit: str = "") -> Markup:
     """Labelled horizontal bars (top FAQs, top groups, waiting-time bins)."""
     if not items:
-        return _svg(width, 30, title, f'<text x="0" y="20" font-size="13" {_FONT}>データがありません</text>')
+        return _svg(width, 30, title, [_text("0", "20", 13, "データがありません")])
     height = len(items) * (bar_h + 6) + 4
     vmax = max((v for _, v in items), default=0) or 1
     parts = []
@@ -129,10 +131,7 @@ def horizontal_bars(title: str, items: Sequence[tuple[str, float]], width: int =
         y = i * (bar_h + 6) + 2
         short = label if len(label) <= 28 else label[:27] + "…"
         w = (width - label_w - 60) * value / vmax
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" font-size="12" {_FONT}>'
-                     f"{escape(short)}</text>")
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" fill="{COLORS["bar"]}">'
-                     f"<title>{escape(label)}: {value:g}{escape(unit)}</title></rect>")
-        parts.append(f'<text x="{label_w + max(w, 1) + 4:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12" {_FONT}>'
-                     f"{value:g}{escape(unit)}</text>")
-    return _svg(width, height, title, "".join(parts))
+        parts.append(_text(str(label_w - 6), f"{y + bar_h * 0.7:.1f}", 12, short, _END))
+        parts.append(_bar(str(label_w), str(y), f"{max(w, 1):.1f}", str(bar_h), "bar", f"{label}: {value:g}{unit}"))
+        parts.append(_text(f"{label_w + max(w, 1) + 4:.1f}", f"{y + bar_h * 0.7:.1f}", 12, f"{value:g}{unit}"))
+    return _svg(width, height, title, parts)
