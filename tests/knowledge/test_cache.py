@@ -97,3 +97,24 @@ def test_the_action_server_and_the_review_share_the_cache(kb_dir, tmp_path, monk
     assert service.knowledge() is good_for_review
     (kb_dir / "faq" / "event.yaml").write_text(NEW_FAQ, encoding="utf-8")
     assert "event-hotaru" not in service.knowledge().by_id()
+
+
+def test_check_every_looks_at_the_files_at_most_that_often(kb_dir, monkeypatch):
+    import bot.knowledge.cache as cache_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    cache = KnowledgeCache(kb_dir, check_every=1.0)
+    first = cache.get()
+    (kb_dir / "faq" / "event.yaml").write_text(NEW_FAQ, encoding="utf-8")
+    clock[0] += 0.5
+    assert cache.get() is first  # not looked at again yet
+    clock[0] += 0.6
+    assert "event-hotaru" in cache.get().by_id()  # a second later the edit is served
+
+
+def test_the_action_server_looks_at_most_once_a_second(kb_dir, monkeypatch):
+    monkeypatch.setattr(action_knowledge, "_cache", None)
+    monkeypatch.setenv("MADOGUCHI_KNOWLEDGE_DIR", str(kb_dir))
+    action_knowledge.knowledge()
+    assert action_knowledge._cache.check_every == action_knowledge.CHECK_EVERY_SECONDS == 1.0
