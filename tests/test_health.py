@@ -15,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import health
 from bot.rasa_server import install_rasa_changes
-from bot.tracker_store import SQLiteTrackerStore
+from bot.rasa_speedups.tracker_store import SQLiteTrackerStore
 from tests.conftest import free_port
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [faq]\n")

@@ -56,7 +56,7 @@ def cluster_up(ctx: click.Context, replicas: int) -> None:
         bot cluster up --replicas 2
         curl -s localhost:8005/webhooks/rest/webhook -d '{"sender":"me","message":"住民票"}'
     """
-    from bot.training import model_path, needs_training, train
+    from bot.runtime.training import model_path, needs_training, train
 
     settings = ctx.obj["settings"]
     c = _cluster(ctx, replicas)

@@ -162,7 +162,7 @@ class Cluster:
                        redis_url=self.layout.redis_url, host="127.0.0.1")
 
     def node_env(self, node: NodePorts) -> dict[str, str]:
-        from bot.training import rasa_env
+        from bot.runtime.training import rasa_env
 
         env = rasa_env(self.node_settings(node))
         env["TICKET_LOCK_LIFETIME"] = str(LOCK_LIFETIME_SECONDS)
@@ -198,7 +198,7 @@ class Cluster:
 
     # ------------------------------------------------------------------ all
     def up(self, model: Path, timeout: float = 300.0) -> None:
-        from bot.training import check_model
+        from bot.runtime.training import check_model
 
         self.check_installed()
         check_model(model)  # every node would fail on it

@@ -16,7 +16,7 @@ from bot.errors import MadoguchiError
 
 
 def main(argv: list[str]) -> int:
-    from bot.runner import Stack
+    from bot.runtime.runner import Stack
     from bot.settings import Settings
 
     if len(argv) != 1 or not Path(argv[0]).is_file():

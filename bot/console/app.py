@@ -24,7 +24,7 @@ from bot.handoff.notify import WebhookNotifier
 from bot.db import POSTGRESQL
 from bot.errors import MadoguchiError
 from bot.handoff.store import CHANGES_CHANNEL, HandoffStore
-from bot.rasa_api import RasaApi
+from bot.runtime.rasa_api import RasaApi
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

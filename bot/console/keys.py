@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.console.accounts import StaffAccounts
 from bot.handoff.notify import WebhookNotifier
 from bot.handoff.store import HandoffStore
-from bot.rasa_api import RasaApi
+from bot.runtime.rasa_api import RasaApi
 from bot.settings import Settings
 
 

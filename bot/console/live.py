@@ -30,7 +30,7 @@ from bot.console.keys import ConsoleConfig
 from bot.console.transcript import tracker_events, transcript_items
 from bot.handoff.notify import WebhookNotifier, handoff_notice, ticket_notice
 from bot.handoff.store import HandoffStore
-from bot.rasa_api import RasaApi, RasaApiError
+from bot.runtime.rasa_api import RasaApi, RasaApiError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ own channel. Texts are polite, plain Japanese.
 
 from __future__ import annotations
 
-from bot.rasa_api import bot_event
+from bot.runtime.rasa_api import bot_event
 
 PAUSE = {"event": "pause"}  # Rasa's ConversationPaused: the assistant stays silent
 RESUME = {"event": "resume"}  # Rasa's ConversationResumed: the assistant answers again

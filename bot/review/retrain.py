@@ -1,7 +1,7 @@
 """Retrain after review edits, with progress, and load the new model without downtime.
 
 :class:`RetrainJob` runs in a background thread: check the knowledge base → train
-(:func:`bot.training.train`, about a minute) → ask the running Rasa server to load the
+(:func:`bot.runtime.training.train`, about a minute) → ask the running Rasa server to load the
 new model (``PUT /model``; it answers with the old model until the new one is ready).
 Progress during training is estimated from how long the previous training took.
 Only one training runs at a time on a machine (a lock file under ``var/``).
@@ -113,7 +113,7 @@ async def reload_model(settings: Settings, model_path: Path, timeout: float = 30
     """Ask the running Rasa server to load ``model_path`` (``PUT /model``)."""
     import aiohttp
 
-    from bot.rasa_api import RasaApi
+    from bot.runtime.rasa_api import RasaApi
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
         await RasaApi(settings.rasa_url, settings.api_token(), session).load_model(str(model_path), timeout=timeout)
@@ -124,7 +124,7 @@ class RetrainJob:
 
     Args:
         settings: Where the knowledge, models and var directories are.
-        train_fn: ``train(settings, force, quiet) -> TrainResult`` (default: bot.training.train).
+        train_fn: ``train(settings, force, quiet) -> TrainResult`` (default: bot.runtime.training.train).
         reload_fn: Loads the model into the running server (default: :func:`reload_model`).
     """
 
@@ -174,7 +174,7 @@ class RetrainJob:
 
     def _run(self, force: bool, reload: bool) -> None:
         from bot.knowledge.loader import load_knowledge
-        from bot.training import needs_training, train
+        from bot.runtime.training import needs_training, train
 
         s = self.settings
         problems = load_knowledge(s.knowledge_dir).problems

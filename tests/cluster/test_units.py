@@ -23,13 +23,13 @@ from bot.settings import Settings
 
 def test_endpoints_switch_to_rasa_sql_store_and_redis_lock_store():
     s = Settings(database_url="postgresql://mado:p%40ss@db.example:6543/madoguchi", redis_url="redis://:pw@r.example:6380/2")
-    out = clustered_endpoints({"action_endpoint": {"url": "x"}, "tracker_store": {"type": "bot.tracker_store.SQLiteTrackerStore"}}, s)
+    out = clustered_endpoints({"action_endpoint": {"url": "x"}, "tracker_store": {"type": "bot.rasa_speedups.tracker_store.SQLiteTrackerStore"}}, s)
     assert out["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.example", "port": 6543,
                                     "db": "rasa_tracker", "username": "mado", "password": "p@ss"}
     assert out["lock_store"] == {"type": "bot.cluster.lock_store.FallbackRedisLockStore", "url": "r.example", "port": 6380, "db": 2, "key_prefix": "madoguchi",
                                  "password": "pw"}
     assert out["action_endpoint"] == {"url": "x"}
-    embedded = {"tracker_store": {"type": "bot.tracker_store.SQLiteTrackerStore"}}
+    embedded = {"tracker_store": {"type": "bot.rasa_speedups.tracker_store.SQLiteTrackerStore"}}
     assert clustered_endpoints(embedded, Settings()) == embedded  # the default is unchanged
 
 
@@ -75,7 +75,7 @@ def test_a_push_from_another_process_keeps_its_id_and_later_ids_are_newer():
 
 
 def test_tracker_cache_is_off_on_a_server_database(monkeypatch):
-    from bot import tracker_store
+    from bot.rasa_speedups import tracker_store
 
     calls = {}
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.settings import Settings
-from bot.training import ModelDamaged, check_model, inputs_digest
+from bot.runtime.training import ModelDamaged, check_model, inputs_digest
 from tests.conftest import FIXTURE_KB, ROOT, free_port, port_is_free
 
 

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.rasa_api import RasaApi, RasaApiError
+from bot.runtime.rasa_api import RasaApi, RasaApiError
 from bot.review.retrain import Phase, RetrainJob, RetrainStatus
-from bot.training import TrainResult, inputs_digest
+from bot.runtime.training import TrainResult, inputs_digest
 
 
 def fake_train(settings, force=False, quiet=False):

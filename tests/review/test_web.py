@@ -22,7 +22,7 @@ from bot.knowledge.loader import load_knowledge
 from bot.review.retrain import RetrainJob
 from bot.review.service import ReviewService
 from bot.review.store import ReviewFilter
-from bot.training import TrainResult
+from bot.runtime.training import TrainResult
 from tests.review.test_dashboard import D18, D20, seed, seed_handoffs
 
 ALL = ReviewFilter(outcomes=(), status=None)

@@ -235,7 +235,7 @@ def back_query(form) -> dict:
 
 
 def training_pending(settings: Settings) -> bool:
-    from bot.training import needs_training
+    from bot.runtime.training import needs_training
 
     try:
         return needs_training(settings)
