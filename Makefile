@@ -14,6 +14,7 @@ run: setup
 test: setup
 	@./scripts/ensure_chromium.sh   # Debian's headless Chromium for the browser tests (once)
 	@./scripts/cluster.sh install   # Debian's postgresql, redis-server, haproxy for the PostgreSQL and cluster tests (once)
+	@.venv/bin/ruff check --no-cache .   # the linter (pyproject.toml [tool.ruff])
 	@.venv/bin/python -m pytest -q
 
 bench: setup

@@ -125,7 +125,7 @@ def install(retry_seconds: float) -> None:
                 events = await _run_locally(self, output_channel, nlg, tracker, domain)
                 logger.warning("action %s ran in the Rasa process instead", self.name())
                 return events
-            except Exception:  # noqa: BLE001 - then at least the error reply
+            except Exception:  # then at least the error reply
                 logger.exception("action %s failed in the Rasa process too", self.name())
         return [error_reply_event()]
 

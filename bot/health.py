@@ -139,7 +139,7 @@ def install() -> None:
         return
     register = channel.register
 
-    def register_with_health(input_channels, app, route) -> None:  # noqa: ANN001 - Rasa's signature
+    def register_with_health(input_channels, app, route) -> None:  # Rasa's signature
         register(input_channels, app, route)
         app.add_route(health, "/health", methods=["GET"], name="madoguchi_health")
 

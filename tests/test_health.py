@@ -73,12 +73,12 @@ def test_overall_status_and_push_state():
 
 @pytest.mark.slow
 def test_health_of_the_embedded_stack(live_stack):
-    with urllib.request.urlopen(f"{live_stack.rasa_url}/health", timeout=30) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"{live_stack.rasa_url}/health", timeout=30) as resp:  # loopback
         assert resp.status == 200
         body = json.loads(resp.read())
     assert body == {"status": "ok", "model": True, "tracker_store": {"backend": "sqlite", "state": "ok"},
                     "lock_store": {"backend": "in_memory", "state": "ok"},
                     "live_push": {"backend": "in_memory", "state": "ok"}}
     with pytest.raises(urllib.error.HTTPError) as err:  # the Rasa API stays token-protected
-        urllib.request.urlopen(f"{live_stack.rasa_url}/status", timeout=30)  # noqa: S310
+        urllib.request.urlopen(f"{live_stack.rasa_url}/status", timeout=30)
     assert err.value.code == 401

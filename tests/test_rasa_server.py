@@ -71,10 +71,10 @@ def test_running_rasa_has_no_token_on_its_command_line_and_listens_on_loopback(l
     assert rasa[rasa.index("--interface") + 1] == "127.0.0.1" and "--enable-api" in rasa
     # The API works with the token and refuses without it.
     url = f"{live_stack.rasa_url}/conversations/resident-1/tracker"
-    with urllib.request.urlopen(f"{url}?token={token}", timeout=30) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"{url}?token={token}", timeout=30) as resp:  # loopback
         assert json.loads(resp.read())["sender_id"] == "resident-1"
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(url, timeout=30)  # noqa: S310 - loopback
+        urllib.request.urlopen(url, timeout=30)  # loopback
     assert err.value.code == 401
     # Only loopback: the port is not open on the machine's other addresses.
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]

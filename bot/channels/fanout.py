@@ -116,7 +116,7 @@ class RedisFanout:
                         continue
                     try:
                         self._deliver(data["sender"], data["id"], data["message"], float(data.get("at") or 0))
-                    except Exception:  # noqa: BLE001 - one bad push must not stop the others
+                    except Exception:  # one bad push must not stop the others
                         logger.exception("live pushes: could not deliver a push")
             except asyncio.CancelledError:
                 raise

@@ -166,7 +166,7 @@ class LineEventProcessor:
                 await self.handle(event, received, on_new_message)
             except LineApiError as exc:
                 logger.error("line: could not answer event %s: %s", event.webhook_event_id, exc.message)
-            except Exception as exc:  # noqa: BLE001 - one event must not stop the others
+            except Exception as exc:  # one event must not stop the others
                 logger.error("line: event %s failed: %s", event.webhook_event_id, type(exc).__name__)
                 logger.debug("line: event failure", exc_info=True)
 
@@ -217,7 +217,7 @@ class LineEventProcessor:
             async with self._slots:
                 await on_new_message(message)
             messages = from_bot_messages(collector.messages)
-        except Exception as exc:  # noqa: BLE001 - the resident gets a polite error, not silence
+        except Exception as exc:  # the resident gets a polite error, not silence
             logger.error("line: the assistant could not process event %s: %s", event.webhook_event_id, type(exc).__name__)
             logger.debug("line: processing failure", exc_info=True)
             messages = [text_message(ERROR_TEXT)]

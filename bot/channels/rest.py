@@ -96,7 +96,7 @@ class MadoguchiRestInput(InputChannel):
                 )
             except asyncio.CancelledError:
                 logger.error("rest: message processing was cancelled (timeout)")
-            except Exception:  # noqa: BLE001 - a resident must never see a 500
+            except Exception:  # a resident must never see a 500
                 logger.exception("rest: could not process a message")
                 return _json_response(processing_failed_reply(sender), status=200)
             return _json_response(collector.messages)

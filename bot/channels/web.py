@@ -254,7 +254,7 @@ def add_furigana(message: Dict[Text, Any]) -> Dict[Text, Any]:
         try:
             # a copy: Rasa keeps the reply's own dict in the conversation's events
             message["custom"] = {**custom, "ruby": [list(segment) for segment in furigana(source)]}
-        except Exception:  # noqa: BLE001 - furigana is an aid: the reply goes out without it
+        except Exception:  # furigana is an aid: the reply goes out without it
             logger.exception("web: could not add furigana")
     return message
 
@@ -340,11 +340,11 @@ class WebInput(InputChannel):
             fanout = self.fanout
 
             @bp.listener("after_server_start")
-            async def start_fanout(app, loop) -> None:  # noqa: ARG001 - Sanic's signature
+            async def start_fanout(app, loop) -> None:  # Sanic's signature
                 fanout.start()
 
             @bp.listener("before_server_stop")
-            async def stop_fanout(app, loop) -> None:  # noqa: ARG001
+            async def stop_fanout(app, loop) -> None:
                 await fanout.stop()
 
         @bp.route("/webhook", methods=["POST"])
@@ -382,7 +382,7 @@ class WebInput(InputChannel):
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
         except asyncio.CancelledError:
             logger.error("web: message processing was cancelled (timeout)")
-        except Exception:  # noqa: BLE001 - a resident must never see a 500
+        except Exception:  # a resident must never see a 500
             logger.exception("web: could not process a message")
             return _json_response(processing_failed_reply(sender))
         return _json_response(collector.messages)

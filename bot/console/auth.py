@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 import secrets
-import time
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -124,7 +123,7 @@ async def error_middleware(request: web.Request, handler):
         raise
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:  # the last line of defence
         logger.exception("console error on %s %s: %s", request.method, request.path, type(exc).__name__)
         if wants_json(request):
             return json_error(500, "internal_error", "エラーが起きました。画面を再読み込みしてから、もう一度お試しください。")

@@ -128,7 +128,7 @@ class ConsoleWorker:
                     logger.warning("console: the database cannot be reached (%s); trying again every %g s",
                                    exc.message, self.config.poll_interval)
                 failing = True
-            except Exception as exc:  # noqa: BLE001 - keep looking; the next tick may work
+            except Exception as exc:  # keep looking; the next tick may work
                 logger.exception("console background loop failed: %s", type(exc).__name__)
             else:
                 if failing:
@@ -150,7 +150,7 @@ class ConsoleWorker:
                 await self.tick_conversations()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 logger.exception("console conversation loop failed: %s", type(exc).__name__)
             await asyncio.sleep(self.config.poll_interval)
 

@@ -189,7 +189,7 @@ async def close_sessions() -> None:
 
     loop = asyncio.get_running_loop()
     for session in list(_sessions):
-        if session.closed or session._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public accessor
+        if session.closed or session._loop is not loop:  # aiohttp keeps no public accessor
             continue
         await session.close()
         _sessions.remove(session)

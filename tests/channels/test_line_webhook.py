@@ -95,7 +95,7 @@ def settle(stack, platform, user):
 
 # ---------------------------------------------------------------------- answering
 def test_health(line_stack):
-    with urllib.request.urlopen(f"{line_stack.rasa_url}/webhooks/line/", timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(f"{line_stack.rasa_url}/webhooks/line/", timeout=10) as resp:
         assert json.loads(resp.read()) == {"status": "ok"}
 
 

@@ -27,7 +27,7 @@ MESSAGES = ["粗大ごみの出し方を教えて", "住民票はどこで取れ
 
 def health(port: int) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:  # loopback
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")

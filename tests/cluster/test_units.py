@@ -4,7 +4,6 @@ the tracker cache guard, and `bot db migrate-to` on a real PostgreSQL."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -2,7 +2,7 @@
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from rasa.shared.nlu.constants import TEXT, TEXT_TOKENS
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.sudachi_tokenizer import SudachiTokenizer

@@ -25,17 +25,17 @@ def resident_says(stack, sender: str, text: str) -> list[dict]:
     req = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook",
                                  data=json.dumps({"sender": sender, "message": text}).encode(),
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(req, timeout=60) as resp:  # loopback
         return json.loads(resp.read().decode())
 
 
 def tracker(stack, sender: str) -> dict:
     url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.settings.api_token()}"
-    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=30) as resp:  # loopback
         return json.loads(resp.read().decode())
 
 
-async def test_claim_pauses_rasa_reply_reaches_tracker_hand_back_resumes(live_stack):  # noqa: F811
+async def test_claim_pauses_rasa_reply_reaches_tracker_hand_back_resumes(live_stack):
     settings = live_stack.settings
     store = HandoffStore.open(settings.database_path)
     accounts = StaffAccounts(store.db)
@@ -93,7 +93,7 @@ async def staff_session(stack, browser) -> dict:
     return {"X-CSRF-Token": csrf}
 
 
-async def test_resident_payloads_do_not_resume_a_claimed_conversation(live_stack):  # noqa: F811
+async def test_resident_payloads_do_not_resume_a_claimed_conversation(live_stack):
     settings = live_stack.settings
     store = HandoffStore.open(settings.database_path)
     accounts = StaffAccounts(store.db)

@@ -36,7 +36,7 @@ class ConsoleProcess:
         self.url = f"http://127.0.0.1:{env['MADOGUCHI_CONSOLE_PORT']}"
 
     async def start(self, timeout: float = 30) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed when the test ends
+        log = open(self.log_path, "ab")  # closed when the test ends
         self.proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.console", cwd=str(ROOT), env=self.env,
                                                          stdout=log, stderr=log)
         loop = asyncio.get_running_loop()

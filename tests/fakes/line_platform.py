@@ -227,7 +227,7 @@ class FakeLinePlatform:
         req = urllib.request.Request(url, data=body, headers=headers, method="POST")
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # loopback
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as err:
             status, raw = err.code, err.read()

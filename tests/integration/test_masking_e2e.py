@@ -252,7 +252,7 @@ def post_json(url: str, body: dict) -> tuple[int, object]:
     req = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                                  headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=60) as resp:  # loopback
             return resp.status, json.loads(resp.read().decode("utf-8"))
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read().decode("utf-8"))

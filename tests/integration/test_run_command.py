@@ -33,7 +33,7 @@ def wait_ok(url: str, timeout: float = 120) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as resp:  # loopback
                 if resp.status == 200:
                     return True
         except OSError:

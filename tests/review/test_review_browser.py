@@ -46,7 +46,7 @@ class ServerThread:
         self._loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port chosen by the OS
+        self.port = site._server.sockets[0].getsockname()[1]  # the port chosen by the OS
         self._runner = runner
         self._ready.set()
         self._loop.run_forever()

@@ -53,7 +53,7 @@ def create_review_app(settings: Settings, service: ReviewService | None = None,
         # Opening the database and Sudachi happens at start-up, never at import.
         try:
             app_[SERVICE] = service or await blocking(ReviewService, settings)
-        except Exception as exc:  # noqa: BLE001 - any failure stops the console, with what failed
+        except Exception as exc:  # any failure stops the console, with what failed
             raise ReviewStartError(f"the review pages could not start: {type(exc).__name__}: {exc}",
                                    hint=f"check that the project's database and the knowledge directory "
                                         f"({settings.knowledge_dir}) can be read, then start the console again") from exc

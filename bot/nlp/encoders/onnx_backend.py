@@ -127,7 +127,7 @@ class OnnxEncoder(SentenceEncoder):
         options.log_severity_level = 3  # errors only: exports often trigger harmless optimiser warnings
         try:
             session = self._ort.InferenceSession(str(self._model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail, …)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types (InvalidProtobuf, Fail, …)
             raise ConfigError(f"{SETTING}: onnxruntime could not load {self._model_path} ({exc})",
                               hint="re-export the model to ONNX; see docs/encoder.md") from None
         self._session_threads = threads
@@ -158,7 +158,7 @@ def _load_tokenizer(tokenizer_class: Any, directory: Path) -> tuple[Any, int, in
     path = directory / TOKENIZER_FILE
     try:
         tokenizer = tokenizer_class.from_file(str(path))
-    except Exception as exc:  # tokenizers raises a bare Exception on a malformed file
+    except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on a malformed file
         raise ConfigError(f"{SETTING}: cannot read {path} ({exc})",
                           hint="it must be a Hugging Face tokenizers file (tokenizer.json), not a vocab.txt") from None
     padding = tokenizer.padding or {}
