@@ -14,14 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from bot.cluster.layout import ClusterLayout, NodePorts, haproxy_config, redis_config, unavailable_response
 from bot.errors import MadoguchiError
+from bot.runtime.runner import url_ok
 from bot.settings import Settings
 
 NEEDED = {"redis-server": "redis-server", "haproxy": "haproxy"}
@@ -31,14 +30,6 @@ LOCK_LIFETIME_SECONDS = 15
 
 class ClusterError(MadoguchiError):
     """The cluster could not be started or stopped as asked."""
-
-
-def _ok(url: str, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
-            return resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 def _pid_alive(pid_file: Path) -> int | None:
@@ -182,7 +173,7 @@ class Cluster:
         return proc.pid
 
     def node_ready(self, node: NodePorts) -> bool:
-        return _ok(f"http://127.0.0.1:{node.rasa}/webhooks/rest/") and _ok(f"http://127.0.0.1:{node.console}/healthz")
+        return url_ok(f"http://127.0.0.1:{node.rasa}/webhooks/rest/") and url_ok(f"http://127.0.0.1:{node.console}/healthz")
 
     def stop_node(self, node: NodePorts, grace: float = 30.0) -> None:
         pid_file = self.layout.node_dir(node) / "node.pid"
@@ -224,7 +215,7 @@ class Cluster:
         self.start_haproxy()
         self._wait(lambda: all(self.node_ready(n) for n in self.layout.nodes), timeout, "the nodes",
                    check=self._nodes_alive)
-        self._wait(lambda: _ok(self.layout.rasa_url + "/webhooks/rest/") and _ok(self.layout.console_url + "/healthz"),
+        self._wait(lambda: url_ok(self.layout.rasa_url + "/webhooks/rest/") and url_ok(self.layout.console_url + "/healthz"),
                    30, "HAProxy")
 
     def _nodes_alive(self) -> None:

@@ -19,7 +19,8 @@ from bot.runtime.supervisor import RestartPolicy, Supervisor
 from bot.runtime.training import rasa_env
 
 
-def _url_ok(url: str, timeout: float = 1.0) -> bool:
+def url_ok(url: str, timeout: float = 1.0) -> bool:
+    """Whether ``url`` answers 200 within ``timeout`` seconds (a server is up and ready)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
             return resp.status == 200
@@ -253,7 +254,7 @@ class Stack:
         s = self.settings
         while waiting:
             for name, url in list(waiting.items()):
-                ready = port_in_use(s.host, int(url[4:])) if url.startswith("tcp:") else _url_ok(url)
+                ready = port_in_use(s.host, int(url[4:])) if url.startswith("tcp:") else url_ok(url)
                 if ready:
                     waiting.pop(name)
             for name, proc in list(self.by_name.items()):
