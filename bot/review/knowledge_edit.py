@@ -118,7 +118,8 @@ def _restore(path: Path, existed: bool, original: bytes) -> None:
 def faq_files(knowledge_dir: Path) -> list[FaqFile]:
     """The FAQ files with their category, default department and FAQ ids."""
     out = []
-    for path in sorted((knowledge_dir / "faq").glob("*.yml")):
+    faq_dir = knowledge_dir / "faq"
+    for path in sorted(faq_dir.glob("*.yml")) + sorted(faq_dir.glob("*.yaml")):  # as the loader reads them
         try:
             data = _load(path)
         except Exception:  # noqa: BLE001 - a broken file is reported by kb check, not here

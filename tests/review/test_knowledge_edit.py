@@ -199,3 +199,12 @@ def test_texts_in_other_languages_are_not_japanese_paraphrases(fixture_kb_dir):
         ("How do I get rid of an old sofa?", "英語の文のため追加しません（翻訳は knowledge/i18n/en/ に書きます）"),
         ("대형 쓰레기는 어떻게 버려요?", "韓国語の文のため追加しません（翻訳は knowledge/i18n/ko/ に書きます）"),
     ]
+
+
+def test_paraphrases_reach_faqs_in_a_yaml_file_too(kb_dir):
+    # The loader reads faq/*.yaml as well as faq/*.yml; the review edits both.
+    (kb_dir / "faq" / "gomi.yml").rename(kb_dir / "faq" / "gomi.yaml")
+    result = add_paraphrases(kb_dir, "gomi-spray", ["カセットボンベの捨て方"])
+    assert result.added == ["カセットボンベの捨て方"]
+    assert "カセットボンベの捨て方" in (kb_dir / "faq" / "gomi.yaml").read_text(encoding="utf-8")
+    assert list(load_knowledge(kb_dir).kb.by_id()["gomi-spray"].paraphrases) == ["カセットボンベの捨て方"]
