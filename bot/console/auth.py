@@ -106,7 +106,6 @@ async def _sent_csrf(request: web.Request) -> str:
             if isinstance(value, str) and value:
                 return value
     return ""
-    return ""
 
 
 @web.middleware
