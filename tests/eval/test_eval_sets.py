@@ -95,3 +95,16 @@ def test_no_training_example_is_an_evaluation_question(project_root):
             trained |= {line.strip()[2:].strip() for line in (block.get("examples") or "").splitlines()
                         if line.strip().startswith("- ")}
     assert not trained & asked
+
+
+def test_the_kosodate_calibration_set_is_its_own(project_root):
+    """dev-kosodate.csv calibrates, kosodate.csv measures: no shared question; labels exist."""
+    data = project_root.parent / "shared" / "data" / "kosodate-faq" / "faq.json"
+    dev = read_labelled(project_root / "eval" / "dev-kosodate.csv")
+    test = read_labelled(project_root / "eval" / "kosodate.csv")
+    assert sum(q.in_scope for q in dev) >= 300 and sum(not q.in_scope for q in dev) >= 50
+    assert not {normalise_for_compare(q.question) for q in dev} & {normalise_for_compare(q.question) for q in test}
+    assert len({q.question for q in dev}) == len(dev)
+    if data.exists():
+        ids = {str(r["faq_id"]) for r in json.loads(data.read_text(encoding="utf-8"))}
+        assert {q.expected for q in dev if q.in_scope} <= ids
