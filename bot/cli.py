@@ -605,8 +605,13 @@ def calibrate(ctx: click.Context, labelled: tuple[Path, ...], model: Path | None
     rows = [i for i, m in enumerate(meaning_only) if not m]
     if rows:
         pick = lambda xs: [xs[i] for i in rows]  # noqa: E731
-        best = _recommend_thresholds(pick(questions), pick(parses), pick(categories), top, "",
-                                     min_precision, min_recall, max_wrong)
+        # A model of a knowledge base with few paraphrases reads the few_paraphrases_* thresholds.
+        few = any(((parses[i].get(PARSE_KEY) or {}).get("signals") or {}).get("few_paraphrases") for i in rows)
+        if few:
+            click.echo("this knowledge base has few paraphrases (fewer than few_paraphrases_share of its FAQs have "
+                       "one): its thresholds are the few_paraphrases_* ones")
+        best = _recommend_thresholds(pick(questions), pick(parses), pick(categories), top,
+                                     "few_paraphrases_" if few else "", min_precision, min_recall, max_wrong)
         if any(words[i] is not None for i in rows):
             _recommend_words_first(list(zip(pick(questions), pick(parses), pick(words), pick(categories))), *best)
     foreign = [i for i, m in enumerate(meaning_only) if m]
@@ -636,7 +641,7 @@ def _recommend_thresholds(questions, parses, categories, top: int, prefix: str, 
     from bot.eval.calibrate import LOW_ANSWER_GRID
 
     extra = {} if veto is None else {"vetoes": (veto,)}
-    if prefix:
+    if prefix == "meaning_only_":
         extra["answers"] = LOW_ANSWER_GRID
     # The veto is searched on OUT_OF_SCOPE_GRID (or is ``veto``); the base value is not used by the grid.
     results = run_calibration(questions, parses, categories, Thresholds(), OUT_OF_SCOPE_VETO,

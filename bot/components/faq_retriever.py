@@ -29,8 +29,8 @@ from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_I
 from bot.contract import OUT_OF_SCOPE_INTENT, PARSE_KEY
 from bot.errors import ConfigError
 from bot.knowledge.decision import (
-    OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE, WORDS_FIRST, Decision, ReplyType, Thresholds, apply_classifier,
-    apply_personal_case, decide,
+    FEW_PARAPHRASES, FEW_PARAPHRASES_SHARE, OUT_OF_SCOPE_VETO, SMALLTALK_CONFIDENCE, WORDS_FIRST, Decision, ReplyType,
+    Thresholds, apply_classifier, apply_personal_case, decide, strictest,
 )
 from bot.knowledge.index import DEFAULT_WEIGHTS, FaqIndex, IndexDocument, PassageVectors, SearchResult
 from bot.nlp.japanese import JapaneseAnalyzer, has_meaningful_text
@@ -87,6 +87,15 @@ class FaqRetriever(GraphComponent):
             "meaning_only_clarify_threshold": None,
             "meaning_only_margin_threshold": None,
             "meaning_only_min_coverage": None,
+            # A knowledge base where fewer than this share of the FAQs have a paraphrase (a
+            # city's published FAQ imported as it is) scores on another scale and gets the
+            # few_paraphrases_* thresholds instead of the four above (bot/knowledge/decision.py;
+            # `bot calibrate` on such a model recommends them under these names).
+            "few_paraphrases_share": FEW_PARAPHRASES_SHARE,
+            "few_paraphrases_answer_threshold": FEW_PARAPHRASES.answer,
+            "few_paraphrases_clarify_threshold": FEW_PARAPHRASES.clarify,
+            "few_paraphrases_margin_threshold": FEW_PARAPHRASES.margin,
+            "few_paraphrases_min_coverage": FEW_PARAPHRASES.min_coverage,
             # Clarify candidates must score at least this fraction of the top score.
             "candidate_ratio": defaults.candidate_ratio,
             # At most this many candidates are offered when clarifying.
@@ -153,6 +162,7 @@ class FaqRetriever(GraphComponent):
                 f"clarify_threshold={self._thresholds.clarify}, answer_threshold={self._thresholds.answer}",
                 hint="run `bot calibrate` to get values for your knowledge base",
             )
+        self._few_paraphrases = _few_paraphrases_thresholds(self._config, self._thresholds)
         self._words_first = _words_first_thresholds(self._config)
         self._meaning_only = _meaning_only_thresholds(self._config, self._thresholds)
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
@@ -281,13 +291,32 @@ class FaqRetriever(GraphComponent):
         if self._words_first is not None and index.uses_encoder:
             # The prefetch gate's words-only search for this message, when it ran.
             words = self._lexical_memo.pop(searchable, None) or index.search(searchable, k=k, meaning=False)
-            decision = decide(words, self._words_first, meaningful=True, out_of_scope=out_of_scope)
+            decision = decide(words, self._gate(), meaningful=True, out_of_scope=out_of_scope)
             if decision.type == ReplyType.ANSWER:
                 decision.signals["words_first"] = True
                 return words, decision
         result = index.search(searchable, k=k, query_vector=self._query_vector(searchable))
-        thresholds = self._thresholds if result.words else self._meaning_only
-        return result, decide(result, thresholds, meaningful=True, out_of_scope=out_of_scope)
+        thresholds = self._word_thresholds() if result.words else self._meaning_only
+        decision = decide(result, thresholds, meaningful=True, out_of_scope=out_of_scope)
+        if result.words and self.few_paraphrases:
+            decision.signals["few_paraphrases"] = True
+        return result, decision
+
+    @property
+    def few_paraphrases(self) -> bool:
+        """Whether the trained knowledge base has too few paraphrases for the main
+        thresholds (fewer than ``few_paraphrases_share`` of its FAQs have one)."""
+        index = self._index
+        share = self._config.get("few_paraphrases_share")
+        return index is not None and share is not None and index.paraphrase_share < float(share)
+
+    def _word_thresholds(self) -> Thresholds:
+        """The thresholds for questions ranked by their words (and meaning)."""
+        return self._few_paraphrases if self.few_paraphrases else self._thresholds
+
+    def _gate(self) -> Optional[Thresholds]:
+        """The words-first gate, never laxer than the thresholds in use."""
+        return None if self._words_first is None else strictest(self._words_first, self._word_thresholds())
 
     def set_words_first(self, enabled: bool) -> None:
         """Consult the encoder for every question (False: `bot calibrate`, which needs the
@@ -302,7 +331,7 @@ class FaqRetriever(GraphComponent):
         if self._words_first is None or index is None or not index.uses_encoder:
             return True
         result = index.search(searchable, k=int(self._config["ranking_length"]), meaning=False)
-        if decide(result, self._words_first, meaningful=True).type != ReplyType.ANSWER:
+        if decide(result, self._gate(), meaningful=True).type != ReplyType.ANSWER:
             return True
         self._lexical_memo[searchable] = result  # the graph runs next and reuses it
         while len(self._lexical_memo) > _MEMO_SIZE:
@@ -382,6 +411,23 @@ def _meaning_only_thresholds(config: Dict[Text, Any], base: Thresholds) -> Thres
             f"FaqRetriever: a meaning_only setting in config.yml is not a number ({exc})",
             hint="meaning_only_answer_threshold, meaning_only_clarify_threshold, meaning_only_margin_threshold and "
                  "meaning_only_min_coverage take numbers between 0 and 1 (null = the main thresholds)",
+        ) from None
+    return replace(base, **values)
+
+
+def _few_paraphrases_thresholds(config: Dict[Text, Any], base: Thresholds) -> Thresholds:
+    """Thresholds for a knowledge base with few paraphrases (each unset one: as ``base``)."""
+    keys = {"answer": "few_paraphrases_answer_threshold", "clarify": "few_paraphrases_clarify_threshold",
+            "margin": "few_paraphrases_margin_threshold", "min_coverage": "few_paraphrases_min_coverage"}
+    try:
+        values = {field: float(config[key]) for field, key in keys.items() if config.get(key) is not None}
+        if config.get("few_paraphrases_share") is not None:
+            float(config["few_paraphrases_share"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"FaqRetriever: a few_paraphrases setting in config.yml is not a number ({exc})",
+            hint="few_paraphrases_share and the few_paraphrases_* thresholds take numbers between 0 and 1 "
+                 "(few_paraphrases_share: null = always the main thresholds)",
         ) from None
     return replace(base, **values)
 

@@ -42,10 +42,28 @@ class Thresholds:
 # The words-first gate (``words_first_*`` in config.yml): the stricter answer threshold,
 # margin and coverage at which a question's words alone answer it, so it is not encoded.
 WORDS_FIRST = Thresholds(answer=0.18, clarify=0.18, margin=0.04, min_coverage=0.5)
+# A knowledge base where fewer than FEW_PARAPHRASES_SHARE of the FAQs have a paraphrase
+# (a city's published FAQ imported as it is: one question per FAQ) scores on another
+# scale: related FAQs are close, and one wording meets one question. It gets its own
+# thresholds (``few_paraphrases_*`` in config.yml), calibrated on eval/dev-kosodate.csv
+# against the imported 子育て FAQ (661 FAQs, no paraphrases) with
+#   bot calibrate --min-precision 0.95 --min-recall 0.9 --max-wrong 0.02
+# (docs/answering.md). Adding paraphrases through the review moves a knowledge base to
+# the main thresholds once half of its FAQs have one.
+FEW_PARAPHRASES_SHARE = 0.5
+FEW_PARAPHRASES = Thresholds(answer=0.12, clarify=0.07, margin=0.02, min_coverage=0.6)
 # Classifier confidence at which ``out_of_scope`` vetoes an FAQ answer or clarification.
 OUT_OF_SCOPE_VETO = 0.8
 # Classifier confidence needed to treat a message as small talk.
 SMALLTALK_CONFIDENCE = 0.5
+
+
+def strictest(a: Thresholds, b: Thresholds) -> Thresholds:
+    """Each threshold the stricter of ``a``'s and ``b``'s (the words-first gate must not
+    answer what the thresholds in use would not)."""
+    return Thresholds(answer=max(a.answer, b.answer), clarify=max(a.clarify, b.clarify), margin=max(a.margin, b.margin),
+                      min_coverage=max(a.min_coverage, b.min_coverage), candidate_ratio=b.candidate_ratio,
+                      max_candidates=b.max_candidates)
 
 
 @dataclass

@@ -232,6 +232,14 @@ class FaqIndex:
         # Scripts the FAQs are asked in (kana and kanji count as one): see MIN_LETTERS_IN_INDEX_SCRIPT.
         self.scripts = main_scripts(u for d in self.docs for u in d.utterances) | {"kana"}
 
+    @property
+    def paraphrase_share(self) -> float:
+        """Share of the FAQs asked in more than one way (a question and ≥ 1 paraphrase)."""
+        if not self.docs:
+            return 0.0
+        counts = np.bincount(np.asarray(self._utt_doc, dtype=np.int64), minlength=len(self.docs))
+        return float(np.mean(counts >= 2))
+
     def reads(self, text: str) -> bool:
         """Whether the word signals mean anything for ``text``: it has letters in a script
         the FAQs are asked in (a question in English or Korean, against Japanese FAQs, is

@@ -171,3 +171,44 @@ def test_questions_ranked_by_meaning_alone_get_their_own_thresholds(storage):
     assert answered.type.value == "answer" and answered.signals["meaning_only"] is True
     japanese = load(storage, {"encoder": FAKE, **strict}).decide_text("粗大ごみの出し方")
     assert japanese.type.value == "answer" and "meaning_only" not in japanese.signals  # main thresholds
+
+
+def training_data_without_paraphrases() -> TrainingData:
+    examples = []
+    for fid, (question, _paraphrases, answer) in FAQS.items():
+        meta = {"category": "c", "department": "d", "question": question, "answer": answer}
+        examples.append(Message(data={"text": question, "intent": FAQ_INTENT, FAQ_ID: fid, FAQ_META: meta}))
+    return TrainingData(training_examples=examples)
+
+
+def test_a_knowledge_base_without_paraphrases_uses_the_few_paraphrases_thresholds(storage):
+    refuse_all = {"few_paraphrases_answer_threshold": 1.0, "few_paraphrases_clarify_threshold": 1.0}
+    create(storage, {"encoder": FAKE}).train(training_data_without_paraphrases())
+    retriever = load(storage, {"encoder": FAKE, **refuse_all})
+    assert retriever.few_paraphrases
+    decision = retriever.decide_text("粗大ごみの出し方")
+    assert decision.type.value == "cannot_answer" and decision.signals["few_paraphrases"] is True
+    # With the profile switched off, the main thresholds answer the same question.
+    main = load(storage, {"encoder": FAKE, **refuse_all, "few_paraphrases_share": None})
+    assert not main.few_paraphrases and main.decide_text("粗大ごみの出し方").type.value == "answer"
+
+
+def test_a_knowledge_base_with_paraphrases_keeps_the_main_thresholds(storage):
+    refuse_all = {"few_paraphrases_answer_threshold": 1.0, "few_paraphrases_clarify_threshold": 1.0}
+    create(storage, {"encoder": FAKE}).train(training_data())  # every FAQ has a paraphrase
+    retriever = load(storage, {"encoder": FAKE, **refuse_all})
+    assert not retriever.few_paraphrases
+    decision = retriever.decide_text("粗大ごみの出し方")
+    assert decision.type.value == "answer" and "few_paraphrases" not in decision.signals
+
+
+def test_the_words_first_gate_is_never_laxer_than_the_thresholds_in_use(storage):
+    create(storage, {"encoder": FAKE}).train(training_data_without_paraphrases())
+    retriever = load(storage, {"encoder": FAKE, "few_paraphrases_min_coverage": 0.9, "words_first_min_coverage": 0.5})
+    assert retriever._gate().min_coverage == 0.9
+
+
+@pytest.mark.parametrize("bad", [{"few_paraphrases_share": "half"}, {"few_paraphrases_margin_threshold": "x"}])
+def test_a_few_paraphrases_setting_that_is_not_a_number_is_a_clear_error(storage, bad):
+    with pytest.raises(ConfigError, match="few_paraphrases"):
+        create(storage, {"encoder": FAKE, **bad})
