@@ -52,7 +52,7 @@ from ruamel.yaml import YAML  # noqa: E402
 
 from bot.runtime.runner import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.runtime.training import MODEL_NAME, rasa_env  # noqa: E402
+from bot.runtime.training import MODEL_NAME, train_command, training_env  # noqa: E402
 
 BENCH = ROOT / "var" / "bench" / "hybrid"
 KOSODATE = ROOT.parent / "shared" / "data" / "kosodate-faq" / "faq.json"
@@ -102,12 +102,12 @@ def train_variant(s: Settings, variant: str, force: bool = False) -> tuple[Path,
         return target, 0.0
     s.models_dir.mkdir(parents=True, exist_ok=True)
     s.var_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "rasa", "train", "--config", str(variant_config(variant)),
-           "--domain", str(ROOT / "domain.yml"), "--data", str(ROOT / "data"), "--out", str(s.models_dir),
-           "--fixed-model-name", MODEL_NAME, "--force"]
+    # The training process `bot train` runs (bot/runtime/training.py), with the variant's config.
+    cmd = train_command(s, variant_config(variant))
     t = time.monotonic()
     cpu = children_cpu()
-    proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env(s), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=training_env(s), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
     if proc.returncode != 0:
         print(proc.stdout[-3000:])
         raise SystemExit(f"training {variant} failed")
