@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from rasa.engine.caching import LocalTrainingCache
-from rasa.engine.graph import GraphModelConfiguration, GraphSchema
+from rasa.engine.graph import GraphModelConfiguration, GraphSchema, SchemaNode
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.engine.training.hooks import TrainingHook
@@ -48,8 +48,11 @@ class Unhashable:
 def hook(tmp_path: Path, monkeypatch, size: str) -> TrainingHook:
     monkeypatch.setenv("RASA_CACHE_DIRECTORY", str(tmp_path / "cache"))
     monkeypatch.setenv("RASA_MAX_CACHE_SIZE", size)
+    (tmp_path / "storage").mkdir()
     storage = LocalModelStorage(tmp_path / "storage")
-    return TrainingHook(LocalTrainingCache(), storage, GraphSchema({}))
+    schema = GraphSchema({"node": SchemaNode(needs={}, uses=CountVectorsFeaturizer, fn="train", constructor_name="create",
+                                             config={})})
+    return TrainingHook(LocalTrainingCache(), storage, schema)
 
 
 def test_no_fingerprints_when_rasas_cache_is_disabled(installed, tmp_path, monkeypatch):
@@ -65,6 +68,7 @@ def test_fingerprints_as_rasa_when_the_cache_is_enabled(installed, tmp_path, mon
 
 
 def package(tmp_path: Path, name: str) -> tarfile.TarFile:
+    (tmp_path / f"storage-{name}").mkdir()
     storage = LocalModelStorage(tmp_path / f"storage-{name}")
     with storage.write_to(Resource("train_Component0")) as directory:
         (directory / "weights.txt").write_text("same bytes " * 1000, encoding="utf-8")
