@@ -96,8 +96,11 @@ def test_training_runs_the_training_process_with_rasas_cache_off(tmp_path, monke
     assert "RASA_MAX_CACHE_SIZE" not in training.rasa_env(s)  # the servers' environment is unchanged
 
 
-def test_a_broken_faq_stops_a_real_training_with_the_loaders_message(tmp_path, fixture_kb_dir, project_root):
-    """The whole way, in a subprocess: the message names the file, the line and the fix."""
+@pytest.mark.parametrize("rasa_validates", [True, False], ids=["files-changed", "files-validated-before"])
+def test_a_broken_faq_stops_a_real_training_with_the_loaders_message(tmp_path, fixture_kb_dir, project_root,
+                                                                     rasa_validates):
+    """The whole way, in a subprocess, whether Rasa's validation runs or was passed before:
+    the message names the file, the line and the fix."""
     kb = tmp_path / "knowledge"
     shutil.copytree(fixture_kb_dir, kb)
     gomi = kb / "faq" / "gomi.yml"
@@ -112,6 +115,10 @@ def test_a_broken_faq_stops_a_real_training_with_the_loaders_message(tmp_path, f
     gomi.write_text("\n".join(lines[:answer_line] + [f'{indent}answer: ""'] + lines[end:]) + "\n", encoding="utf-8")
     s = Settings(project_dir=project_root, knowledge_dir=kb, var_dir=tmp_path / "var",
                  models_dir=tmp_path / "models").resolved()
+    if not rasa_validates:
+        s.var_dir.mkdir(parents=True)
+        digest = training.validation_digest(project_root / "config.yml", project_root / "domain.yml", project_root / "data")
+        (s.var_dir / "rasa-validation-stamp.json").write_text('{"digest": "%s"}' % digest, encoding="utf-8")
     with pytest.raises(MadoguchiError) as failed:
         training.train(s, force=True, quiet=True)
     message = str(failed.value)
