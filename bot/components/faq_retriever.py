@@ -396,6 +396,7 @@ class FaqRetriever(GraphComponent):
 
 
 ENCODER_CACHE_FILE = "encoder-cache.sqlite3"
+WORD_VECTORS_CACHE_DIR = "word-vectors"
 # Words-only searches kept between the prefetch gate and the graph (one per message in flight).
 _MEMO_SIZE = 256
 
@@ -456,8 +457,9 @@ def _encoder(config: EncoderConfig) -> SentenceEncoder:
 
 @lru_cache(maxsize=1)
 def _package_vectors(package: str) -> WordVectors:
-    """The package's vector table, read once per process (reading it takes seconds)."""
-    return WordVectors.from_package(package)
+    """The package's vector table, read once per process (reading it takes seconds), kept
+    under var/ between trainings."""
+    return WordVectors.from_package(package, cache_dir=Settings.from_env().var_dir / WORD_VECTORS_CACHE_DIR)
 
 
 def decide_empty(meaningful: bool) -> Decision:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import List, Optional, Text, Union
 
 from rasa.shared.importers.rasa import RasaFileImporter
+from rasa.shared.nlu.constants import INTENT as INTENT_KEY, TEXT as TEXT_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -82,6 +83,7 @@ class KnowledgeImporter(RasaFileImporter):
     ) -> None:
         super().__init__(config_file, domain_path, training_data_paths)
         self._nlu_cache: dict = {}
+        self._faq_data: Optional[TrainingData] = None
         self._index_translations = Settings.from_env().index_translations
         # MADOGUCHI_KNOWLEDGE_DIR (benchmarks, other cities) wins over config.yml.
         if os.environ.get("MADOGUCHI_KNOWLEDGE_DIR") or not knowledge_dir:
@@ -90,10 +92,44 @@ class KnowledgeImporter(RasaFileImporter):
             self._knowledge_dir = Path(knowledge_dir)
 
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:
-        # Rasa asks several times per training (validation, fingerprinting, training);
-        # the knowledge base is read once.
+        # Rasa asks several times per training, in two languages ("en" by default, then the
+        # config's); the knowledge base is read and checked once per importer.
         if language not in self._nlu_cache:
-            kb = load_valid_knowledge(self._knowledge_dir)
-            self._nlu_cache[language] = (super().get_nlu_data(language), faq_training_data(kb, self._index_translations))
+            if self._faq_data is None:
+                kb = load_valid_knowledge(self._knowledge_dir)
+                self._faq_data = faq_training_data(kb, self._index_translations)
+            files = super().get_nlu_data(language)
+            if not self._nlu_cache:
+                warn_examples_of_other_intents(self._faq_data, files)
+            self._nlu_cache[language] = (files, self._faq_data)
         files, faqs = self._nlu_cache[language]
         return files.merge(faqs)  # merge copies: Rasa may change what it gets
+
+
+def warn_examples_of_other_intents(faqs: TrainingData, files: TrainingData) -> List[str]:
+    """Warn about each FAQ question that is also an example of another intent in data/.
+
+    Rasa's validation (``verify_example_repetition_in_intents``) warns about the same
+    conflict, but it only runs when data/, domain.yml or config.yml changed
+    (bot.runtime.training); an FAQ edited in the review loop is checked here.
+
+    Returns:
+        The warnings given.
+    """
+    import rasa.shared.utils.io
+
+    others: dict[str, set] = {}
+    for example in files.intent_examples:
+        if example.get(INTENT_KEY) != FAQ_INTENT:
+            others.setdefault(example.get(TEXT_KEY), set()).add(example.get(INTENT_KEY))
+    warnings = []
+    for example in faqs.intent_examples:
+        intents = others.get(example.get(TEXT_KEY))
+        if intents:
+            warnings.append(
+                f"FAQ '{example.get(FAQ_ID)}': 「{example.get(TEXT_KEY)}」 is also an example of the intent "
+                f"{', '.join(sorted(intents))} in data/; the intent classifier cannot learn both. "
+                "Reword or remove one of them."
+            )
+            rasa.shared.utils.io.raise_warning(warnings[-1])
+    return warnings

@@ -130,6 +130,8 @@ def replace(group: str, owner: Any, name: str, new: Any) -> None:
         raise RasaVersionError(f"{getattr(owner, '__qualname__', owner.__name__)}.{name} is not defined where "
                                f"Rasa {PINNED_RASA_VERSION} defines it; {group} was not installed")
     key = (owner, name)
+    if key in _originals and vars(owner)[name] is new:
+        return  # already in place: another group put the same function there (the count featurizer)
     if key in _originals:
         raise RuntimeError(f"{owner.__name__}.{name} is already replaced by {_originals[key][0]}")
     _originals[key] = (group, vars(owner)[name])
@@ -164,6 +166,14 @@ def uninstall() -> None:
     for (owner, name), (_, rasa_own) in reversed(list(_originals.items())):
         setattr(owner, name, rasa_own)
     _originals.clear()
+
+
+def uninstall_group(group: str) -> None:
+    """Put back Rasa's own attributes for the changes of ``group`` only (idempotent)."""
+    for key, (owner_group, rasa_own) in reversed(list(_originals.items())):
+        if owner_group == group:
+            setattr(key[0], key[1], rasa_own)
+            del _originals[key]
 
 
 def installed() -> bool:

@@ -56,3 +56,35 @@ def test_ginza_table_knows_meaning(word_vectors):
     assert sim("パソコン", "pc") > 0.7
     assert sim("猫", "ペット") > sim("猫", "税金") + 0.2
     assert word_vectors.row_of("引っ越し") is not None  # Sudachi's normalised form of 引越し
+
+
+def test_the_table_cached_under_var_is_the_packages_table(tmp_path, word_vectors):
+    """Read once from ja_ginza and kept: the same rows, the same normalised vectors, and
+    the model files save() writes byte for byte the same."""
+    import filecmp
+
+    import numpy as np
+
+    first = WordVectors.from_package("ja_ginza", cache_dir=tmp_path / "cache")
+    again = WordVectors.from_package("ja_ginza", cache_dir=tmp_path / "cache")
+    for table in (first, again):
+        assert list(table.rows.items()) == list(word_vectors.rows.items())
+        assert table.matrix.dtype == word_vectors.matrix.dtype
+        assert np.array_equal(table.matrix, word_vectors.matrix)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "cached").mkdir()
+    word_vectors.save(tmp_path / "plain")
+    again.save(tmp_path / "cached")
+    for name in ("word_vectors.npy", "word_vectors_vocab.json"):
+        assert filecmp.cmp(tmp_path / "plain" / name, tmp_path / "cached" / name, shallow=False)
+
+
+def test_a_damaged_cache_is_read_from_the_package_again(tmp_path, word_vectors):
+    import numpy as np
+
+    WordVectors.from_package("ja_ginza", cache_dir=tmp_path)
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (folder / "table.npy").write_bytes(b"not a numpy file")
+    table = WordVectors.from_package("ja_ginza", cache_dir=tmp_path)
+    assert np.array_equal(table.matrix, word_vectors.matrix)
+    assert np.load(folder / "table.npy").shape == word_vectors.matrix.shape  # written again
