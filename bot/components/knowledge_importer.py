@@ -6,7 +6,9 @@ the answer, category and department. The current translated questions and paraph
 of ``knowledge/i18n/`` are examples too (after the Japanese ones): the intent classifier
 learns that a question in another language is a question. They go into the FAQ index
 only with ``Settings.index_translations`` (then a question in another language meets its
-FAQ by words, not only through the sentence encoder; the thresholds need recalibrating). Because these are ordinary training data, Rasa's
+FAQ by words, not only through the sentence encoder; the thresholds need recalibrating).
+Otherwise the FAQ retriever encodes them as extra passage vectors of their FAQ, for
+meaning only (``FaqRetriever`` → ``encode_translations``). Because these are ordinary training data, Rasa's
 fingerprinting retrains exactly when the knowledge base changes, and nothing generated
 is written to disk or edited by hand.
 """
@@ -31,6 +33,8 @@ FAQ_META = "faq_meta"
 # On examples made from knowledge/i18n/ when they are not to be indexed: the FAQ
 # retriever leaves them out (Settings.index_translations).
 FAQ_CLASSIFIER_ONLY = "faq_classifier_only"
+# The language of an example made from knowledge/i18n/ ("en", "ja-easy" …).
+FAQ_LANGUAGE = "faq_language"
 
 
 def _translated_utterances(kb: KnowledgeBase, faq: Faq) -> list[tuple[str, str]]:
@@ -60,10 +64,10 @@ def faq_training_data(kb: KnowledgeBase, index_translations: bool = False) -> Tr
                 data[FAQ_META] = meta
             examples.append(Message(data=data))
         seen = set(japanese)
-        for _language, text in _translated_utterances(kb, faq):
+        for language, text in _translated_utterances(kb, faq):
             if text not in seen:
                 seen.add(text)
-                data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id}
+                data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id, FAQ_LANGUAGE: language}
                 if not index_translations:
                     data[FAQ_CLASSIFIER_ONLY] = True
                 examples.append(Message(data=data))

@@ -18,7 +18,10 @@ and, when a sentence encoder is given (bot/nlp/encoder.py), two by the meaning o
 whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加入:
 
 * ``semantic``: the best cosine between the question and one of the FAQ's questions and
-  paraphrases (passage vectors computed at training time, stored in the model);
+  paraphrases (passage vectors computed at training time, stored in the model), and its
+  translated questions (``IndexDocument.translations``, knowledge/i18n/): those count by
+  meaning only, never by words, so that 「쓰레기는 어떻게 분리하나요」 meets the FAQ's Korean
+  question without Sudachi reading Hangul;
 * ``semantic_answer``: the cosine between the question and the FAQ's answer, weighted
   like ``answer`` (it matters most when an FAQ has a single question; ``semantic``
   also weighs more then).
@@ -82,6 +85,9 @@ class IndexDocument:
     question: str
     utterances: tuple[str, ...]
     answer: str
+    # Translated questions (knowledge/i18n/): passage vectors only, no words (Sudachi
+    # analyses other languages badly: docs/benchmarks.md, "Languages").
+    translations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,18 +118,26 @@ class PassageEncoder(Protocol):
 
 @dataclass
 class PassageVectors:
-    """Unit vectors of every question/paraphrase (row order of the index's utterances)
-    and of every answer, from the encoder named by ``identity``."""
+    """Unit vectors of every question/paraphrase (row order of the index's utterances),
+    of every answer, and of every translated question (FAQ by FAQ, in the order of
+    ``IndexDocument.translations``), from the encoder named by ``identity``."""
 
     identity: str
     utterances: np.ndarray
     answers: np.ndarray
+    translations: np.ndarray | None = None  # None: none (a model trained before them)
 
     FILE = "passage_vectors.npz"
 
+    def __post_init__(self) -> None:
+        if self.translations is None:
+            self.translations = np.zeros((0, self.utterances.shape[1] if self.utterances.ndim == 2 else 0),
+                                         dtype=np.float32)
+
     def save(self, directory) -> None:
         np.savez(f"{directory}/{self.FILE}", identity=np.array(self.identity),
-                 utterances=self.utterances.astype(np.float32), answers=self.answers.astype(np.float32))
+                 utterances=self.utterances.astype(np.float32), answers=self.answers.astype(np.float32),
+                 translations=self.translations.astype(np.float32))
 
     @classmethod
     def load(cls, directory) -> "PassageVectors | None":
@@ -131,7 +145,9 @@ class PassageVectors:
         if not os.path.exists(path):
             return None
         with np.load(path) as data:
-            return cls(str(data["identity"]), data["utterances"].astype(np.float32), data["answers"].astype(np.float32))
+            translations = data["translations"].astype(np.float32) if "translations" in data.files else None
+            return cls(str(data["identity"]), data["utterances"].astype(np.float32), data["answers"].astype(np.float32),
+                       translations)
 
 
 @dataclass
@@ -172,7 +188,8 @@ class FaqIndex:
         self.analyzer = analyzer
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
         self.vectors = vectors if self.weights["dense"] > 0 else None
-        self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"])}) for d in state["docs"]]
+        self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"]),
+                                      "translations": tuple(d.get("translations", ()))}) for d in state["docs"]]
         utt_terms = state["utterance_terms"]
         utt_grams = [char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
@@ -209,17 +226,22 @@ class FaqIndex:
         self.passages = passages
         self.encoder = encoder
         if passages is not None:
-            if passages.utterances.shape[0] != n_utt or passages.answers.shape[0] != len(self.docs):
-                raise ValueError(f"passage vectors do not fit the index: {passages.utterances.shape[0]} utterance and "
-                                 f"{passages.answers.shape[0]} answer vectors for {n_utt} utterances and "
-                                 f"{len(self.docs)} FAQs; retrain the model")
+            translation_doc = [i for i, d in enumerate(self.docs) for _ in d.translations]
+            if (passages.utterances.shape[0] != n_utt or passages.answers.shape[0] != len(self.docs)
+                    or passages.translations.shape[0] != len(translation_doc)):
+                raise ValueError(f"passage vectors do not fit the index: {passages.utterances.shape[0]} utterance, "
+                                 f"{passages.answers.shape[0]} answer and {passages.translations.shape[0]} translation "
+                                 f"vectors for {n_utt} utterances, {len(self.docs)} FAQs and {len(translation_doc)} "
+                                 "translated questions; retrain the model")
             if encoder is not None and encoder.identity != passages.identity:
                 raise ValueError(f"the model's FAQ vectors come from encoder {passages.identity}, but the configured "
                                  f"encoder is {encoder.identity}; retrain the model (`bot train --force`)")
-            # Utterance rows grouped by FAQ, so the best paraphrase per FAQ is one reduceat.
-            order = np.argsort(self._utt_doc, kind="stable")
-            self._sem_utt = passages.utterances[order]
-            counts = np.bincount(self._utt_doc, minlength=len(self.docs))
+            # Utterance and translated-question rows grouped by FAQ, so the best of them
+            # per FAQ is one reduceat (a longer matrix, the same one product per question).
+            sem_doc = np.concatenate([self._utt_doc, np.asarray(translation_doc, dtype=np.int32)])
+            order = np.argsort(sem_doc, kind="stable")
+            self._sem_utt = np.concatenate([passages.utterances, passages.translations])[order]
+            counts = np.bincount(sem_doc, minlength=len(self.docs))
             self._sem_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
             self._sem_has = counts > 0
         ratio = max(1.0, n_utt / max(1, len(self.docs)))
@@ -288,8 +310,10 @@ class FaqIndex:
         if encoder is not None:
             source = passage_encoder or encoder
             texts = [u for d in docs for u in dict.fromkeys(d.utterances)]
+            translated = [t for d in docs for t in d.translations]
             passages = PassageVectors(encoder.identity, source.encode_passages(texts),
-                                      source.encode_passages([d.answer for d in docs]))
+                                      source.encode_passages([d.answer for d in docs]),
+                                      source.encode_passages(translated) if translated else None)
         return cls(state, analyzer, weights, vectors, passages, encoder)
 
     @classmethod
@@ -323,7 +347,7 @@ class FaqIndex:
         return self.passages is not None
 
     def semantic_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per FAQ: best cosine with its questions, cosine with its answer, and both
+        """Per FAQ: best cosine with its questions (translated ones too), cosine with its answer, and both
         rescaled against this question's median over all FAQs (see the module doc)."""
         assert self.passages is not None
         q = np.asarray(query_vector, dtype=np.float32)
