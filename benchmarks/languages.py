@@ -7,6 +7,8 @@ Prints figures; asserts nothing.
     .venv/bin/python benchmarks/languages.py rest default     # right language only, one setting
     .venv/bin/python benchmarks/languages.py ranking project --set eval/dev-languages.csv
         # the project's own model (models/, as `bot train` left it) on another labelled set
+    .venv/bin/python benchmarks/languages.py ranking project --model /tmp/variant.tar.gz
+        # any trained model (a variant of config.yml), reported under the name given
 
 **The set.** eval/multilingual.csv: at least 45 in-scope and 8 `none` questions in each of
 English, 简体中文, 한국어, Tiếng Việt, Português (Brasil) and Filipino, each language
@@ -60,6 +62,7 @@ from bot.runtime.training import train  # noqa: E402
 BENCH = ROOT / "var" / "bench" / "languages"
 SET = ROOT / "eval" / "multilingual.csv"
 SUFFIX = ""  # work files of a set other than multilingual.csv: -<its name>
+MODEL: Path | None = None  # --model: measure this trained model instead
 LANGUAGES = ("en", "zh-Hans", "ko", "vi", "pt-BR", "fil")
 SETTINGS = {"default": False, "indexed": True}  # name → index_translations
 PORTS = {"default": 5600, "indexed": 5700, "project": 5800}
@@ -90,6 +93,8 @@ def settings_for(name: str) -> Settings:
 
 def model_for(name: str) -> Path:
     """The setting's model, trained only when its inputs changed (bot.runtime.training.train)."""
+    if MODEL is not None:
+        return MODEL
     s = settings_for(name)
     if name == PROJECT:
         result = train(s, quiet=True)
@@ -206,8 +211,12 @@ def bench_rest(name: str) -> dict:
 
 
 def main() -> None:
-    global SET, SUFFIX
+    global SET, SUFFIX, MODEL
     args = sys.argv[1:]
+    if "--model" in args:
+        i = args.index("--model")
+        MODEL = Path(args[i + 1]).resolve()
+        del args[i : i + 2]
     if "--set" in args:
         i = args.index("--set")
         SET = (ROOT / args[i + 1]).resolve()

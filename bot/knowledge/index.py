@@ -18,10 +18,10 @@ and, when a sentence encoder is given (bot/nlp/encoder.py), two by the meaning o
 whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加入:
 
 * ``semantic``: the best cosine between the question and one of the FAQ's questions and
-  paraphrases (passage vectors computed at training time, stored in the model), and its
-  translated questions (``IndexDocument.translations``, knowledge/i18n/): those count by
-  meaning only, never by words, so that 「쓰레기는 어떻게 분리하나요」 meets the FAQ's Korean
-  question without Sudachi reading Hangul;
+  paraphrases (passage vectors computed at training time, stored in the model), or one
+  of its translated questions (``IndexDocument.translations``, knowledge/i18n/): those
+  count by meaning only, never by words, so that 「쓰레기는 어떻게 분리하나요」 meets the
+  FAQ's Korean question without Sudachi reading Hangul;
 * ``semantic_answer``: the cosine between the question and the FAQ's answer, weighted
   like ``answer`` (it matters most when an FAQ has a single question; ``semantic``
   also weighs more then).
@@ -29,7 +29,11 @@ whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加�
 Encoder cosines live in a narrow band (multilingual-e5: about 0.8 for unrelated
 sentences), so each is rescaled per question against its median over all FAQs:
 (cos − median) / (1 − median), clipped to [0, 1]. That needs no constant tied to one
-model, and an FAQ that is no closer than the rest gets nothing.
+model, and an FAQ that is no closer than the rest gets nothing. Translated questions are
+rescaled per language, against the median of that language's FAQs, and an FAQ takes its
+best rescaled value: two texts in the same language are closer than two in different
+ones whatever they say, so a Korean question would otherwise prefer any FAQ with a
+Korean translation to the right FAQ without one.
 
 The FAQ score is the weighted sum, scaled to [0, 1]. Weights were measured on the dev
 set with and without paraphrases (docs/benchmarks.md, "Hybrid retrieval"). Pure code:
@@ -62,8 +66,12 @@ if TYPE_CHECKING:  # pragma: no cover
 # semantic / semantic_answer: sentence-encoder similarities (used only with an encoder),
 # the first × (1 + 1 / questions per FAQ), the second ÷ questions per FAQ; dev set, top-1
 # with / without paraphrases: lexical 0.956 / 0.789, hybrid 0.965 / 0.903.
+# translated / translated_answer: a translated question's (answer's) rescaled similarity
+# counts this much of a Japanese one's; an FAQ takes the best (eval/dev-languages.csv:
+# at full weight the FAQs translated into a language are pulled up for every question
+# in it, and the others lose; docs/benchmarks.md, "Translated questions by meaning").
 DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5,
-                   "semantic": 0.87, "semantic_answer": 0.75}
+                   "semantic": 0.87, "semantic_answer": 0.75, "translated": 0.6, "translated_answer": 1.0}
 # A word found only in an FAQ's answer is weaker evidence than one in its questions.
 ANSWER_COVERAGE_WEIGHT = 0.5
 # Reading-based coverage counts a little less than word coverage (readings are ambiguous).
@@ -73,6 +81,9 @@ READING_COVERAGE_WEIGHT = 0.9
 # indexed). Without, they are noise: Sudachi reads "Where can I get a residence card" as
 # unknown Latin words and katakana readings, and pulls FAQs with English loanwords up.
 MIN_LETTERS_IN_INDEX_SCRIPT = 2
+# A language with translated questions for fewer FAQs than this is rescaled against the
+# Japanese questions' median (the median of a handful of FAQs says little).
+MIN_FAQS_PER_LANGUAGE = 10
 
 
 @dataclass(frozen=True)
@@ -85,9 +96,11 @@ class IndexDocument:
     question: str
     utterances: tuple[str, ...]
     answer: str
-    # Translated questions (knowledge/i18n/): passage vectors only, no words (Sudachi
-    # analyses other languages badly: docs/benchmarks.md, "Languages").
-    translations: tuple[str, ...] = ()
+    # Translated questions (knowledge/i18n/) as (language, question): passage vectors
+    # only, no words (Sudachi analyses other languages badly: docs/benchmarks.md, "Languages").
+    translations: tuple[tuple[str, str], ...] = ()
+    # Translated answers as (language, answer): passage vectors only, like the questions.
+    translated_answers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,18 +139,22 @@ class PassageVectors:
     utterances: np.ndarray
     answers: np.ndarray
     translations: np.ndarray | None = None  # None: none (a model trained before them)
+    translated_answers: np.ndarray | None = None  # likewise, ``IndexDocument.translated_answers``
 
     FILE = "passage_vectors.npz"
 
     def __post_init__(self) -> None:
+        dim = self.utterances.shape[1] if self.utterances.ndim == 2 else 0
         if self.translations is None:
-            self.translations = np.zeros((0, self.utterances.shape[1] if self.utterances.ndim == 2 else 0),
-                                         dtype=np.float32)
+            self.translations = np.zeros((0, dim), dtype=np.float32)
+        if self.translated_answers is None:
+            self.translated_answers = np.zeros((0, dim), dtype=np.float32)
 
     def save(self, directory) -> None:
         np.savez(f"{directory}/{self.FILE}", identity=np.array(self.identity),
                  utterances=self.utterances.astype(np.float32), answers=self.answers.astype(np.float32),
-                 translations=self.translations.astype(np.float32))
+                 translations=self.translations.astype(np.float32),
+                 translated_answers=self.translated_answers.astype(np.float32))
 
     @classmethod
     def load(cls, directory) -> "PassageVectors | None":
@@ -145,9 +162,10 @@ class PassageVectors:
         if not os.path.exists(path):
             return None
         with np.load(path) as data:
-            translations = data["translations"].astype(np.float32) if "translations" in data.files else None
+            optional = {name: data[name].astype(np.float32) if name in data.files else None
+                        for name in ("translations", "translated_answers")}
             return cls(str(data["identity"]), data["utterances"].astype(np.float32), data["answers"].astype(np.float32),
-                       translations)
+                       **optional)
 
 
 @dataclass
@@ -166,11 +184,72 @@ class SearchResult:
     words: bool = True
 
 
-def _rescale(cosines: np.ndarray) -> np.ndarray:
-    """(cos − median) / (1 − median) over all FAQs, clipped to [0, 1]."""
+@dataclass(frozen=True)
+class _SemanticGroup:
+    """One block of rows of the question-vector matrix: the Japanese questions
+    (``language`` None) or one language's translated questions."""
+
+    language: str | None
+    start: int
+    end: int
+    starts: np.ndarray  # first row (from ``start``) of each FAQ that has rows here
+    docs: np.ndarray  # those FAQs
+    own_median: bool  # rescaled against its own median (else the Japanese one)
+
+
+def _grouped(vectors: np.ndarray, doc_of: np.ndarray, translated: np.ndarray, translated_of: list[tuple[int, str]],
+             n_docs: int) -> tuple[np.ndarray, list[_SemanticGroup]]:
+    """The rows of the Japanese texts, then of each language's translations, each block
+    sorted by FAQ, as one matrix; and where each block is."""
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for row, (_, language) in enumerate(translated_of):
+        by_language[language].append(row)
+    sources = [(None, vectors, np.asarray(doc_of, dtype=np.int32))] + [
+        (language, translated[rows], np.asarray([translated_of[r][0] for r in rows], dtype=np.int32))
+        for language, rows in sorted(by_language.items())]
+    blocks, groups, start = [], [], 0
+    for language, block, docs in sources:
+        order = np.argsort(docs, kind="stable")
+        blocks.append(block[order])
+        counts = np.bincount(docs, minlength=n_docs)
+        has = counts > 0
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)[has]
+        own_median = language is None or int(has.sum()) >= MIN_FAQS_PER_LANGUAGE
+        groups.append(_SemanticGroup(language, start, start + len(order), starts, np.flatnonzero(has), own_median))
+        start += len(order)
+    return np.concatenate(blocks).astype(np.float32), groups
+
+
+def _best_per_faq(sims: np.ndarray, groups: list[_SemanticGroup], n: int,
+                  translated_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per FAQ: the best raw cosine of its rows, and the best rescaled one, each block
+    against its own median (the Japanese one over all FAQs, as without translations),
+    a translated block's × ``translated_weight``."""
+    best = np.full(n, -1.0, dtype=np.float32)
+    rescaled = np.zeros(n, dtype=np.float32)
+    japanese_median = None
+    for g in groups:
+        if g.end == g.start:
+            continue
+        group_best = np.maximum.reduceat(sims[g.start : g.end], g.starts)  # per FAQ that has rows here
+        if g.language is None:
+            full = np.full(n, -1.0, dtype=np.float32)
+            full[g.docs] = group_best
+            japanese_median = float(np.median(full))
+            scaled = _rescale(full, japanese_median)[g.docs]
+        else:
+            median = float(np.median(group_best)) if g.own_median or japanese_median is None else japanese_median
+            scaled = _rescale(group_best, median) * translated_weight
+        best[g.docs] = np.maximum(best[g.docs], group_best)
+        rescaled[g.docs] = np.maximum(rescaled[g.docs], scaled)
+    return best, rescaled
+
+
+def _rescale(cosines: np.ndarray, median: float | None = None) -> np.ndarray:
+    """(cos − median) / (1 − median), clipped to [0, 1]; by default the median of ``cosines``."""
     if not len(cosines):
         return cosines
-    median = float(np.median(cosines))
+    median = float(np.median(cosines)) if median is None else median
     return np.clip((cosines - median) / max(1e-6, 1.0 - median), 0.0, 1.0).astype(np.float32)
 
 
@@ -189,7 +268,9 @@ class FaqIndex:
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
         self.vectors = vectors if self.weights["dense"] > 0 else None
         self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"]),
-                                      "translations": tuple(d.get("translations", ()))}) for d in state["docs"]]
+                                      "translations": tuple(tuple(t) for t in d.get("translations", ())),
+                                      "translated_answers": tuple(tuple(t) for t in d.get("translated_answers", ()))})
+                     for d in state["docs"]]
         utt_terms = state["utterance_terms"]
         utt_grams = [char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
@@ -226,24 +307,29 @@ class FaqIndex:
         self.passages = passages
         self.encoder = encoder
         if passages is not None:
-            translation_doc = [i for i, d in enumerate(self.docs) for _ in d.translations]
+            n_translated = sum(len(d.translations) for d in self.docs)
+            n_translated_answers = sum(len(d.translated_answers) for d in self.docs)
             if (passages.utterances.shape[0] != n_utt or passages.answers.shape[0] != len(self.docs)
-                    or passages.translations.shape[0] != len(translation_doc)):
+                    or passages.translations.shape[0] != n_translated
+                    or passages.translated_answers.shape[0] != n_translated_answers):
                 raise ValueError(f"passage vectors do not fit the index: {passages.utterances.shape[0]} utterance, "
-                                 f"{passages.answers.shape[0]} answer and {passages.translations.shape[0]} translation "
-                                 f"vectors for {n_utt} utterances, {len(self.docs)} FAQs and {len(translation_doc)} "
-                                 "translated questions; retrain the model")
+                                 f"{passages.answers.shape[0]} answer, {passages.translations.shape[0]} translation "
+                                 f"and {passages.translated_answers.shape[0]} translated-answer vectors for {n_utt} "
+                                 f"utterances, {len(self.docs)} FAQs, {n_translated} translated questions and "
+                                 f"{n_translated_answers} translated answers; retrain the model")
             if encoder is not None and encoder.identity != passages.identity:
                 raise ValueError(f"the model's FAQ vectors come from encoder {passages.identity}, but the configured "
                                  f"encoder is {encoder.identity}; retrain the model (`bot train --force`)")
-            # Utterance and translated-question rows grouped by FAQ, so the best of them
-            # per FAQ is one reduceat (a longer matrix, the same one product per question).
-            sem_doc = np.concatenate([self._utt_doc, np.asarray(translation_doc, dtype=np.int32)])
-            order = np.argsort(sem_doc, kind="stable")
-            self._sem_utt = np.concatenate([passages.utterances, passages.translations])[order]
-            counts = np.bincount(sem_doc, minlength=len(self.docs))
-            self._sem_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-            self._sem_has = counts > 0
+            # One matrix of every question vector: the Japanese questions, then each
+            # language's translated questions, each block grouped by FAQ, so that the best
+            # per FAQ and block is one reduceat (a longer matrix, one product per question);
+            # the answers likewise.
+            self._sem_utt, self._sem_groups = _grouped(
+                passages.utterances, self._utt_doc, passages.translations,
+                [(i, language) for i, d in enumerate(self.docs) for language, _ in d.translations], len(self.docs))
+            self._sem_ans, self._sem_ans_groups = _grouped(
+                passages.answers, np.arange(len(self.docs), dtype=np.int32), passages.translated_answers,
+                [(i, language) for i, d in enumerate(self.docs) for language, _ in d.translated_answers], len(self.docs))
         ratio = max(1.0, n_utt / max(1, len(self.docs)))
         semantic_on = passages is not None
         # Sentence meaning matters more when an FAQ has few ways of asking it (published
@@ -310,10 +396,12 @@ class FaqIndex:
         if encoder is not None:
             source = passage_encoder or encoder
             texts = [u for d in docs for u in dict.fromkeys(d.utterances)]
-            translated = [t for d in docs for t in d.translations]
+            translated = [text for d in docs for _, text in d.translations]
+            translated_answers = [text for d in docs for _, text in d.translated_answers]
             passages = PassageVectors(encoder.identity, source.encode_passages(texts),
                                       source.encode_passages([d.answer for d in docs]),
-                                      source.encode_passages(translated) if translated else None)
+                                      source.encode_passages(translated) if translated else None,
+                                      source.encode_passages(translated_answers) if translated_answers else None)
         return cls(state, analyzer, weights, vectors, passages, encoder)
 
     @classmethod
@@ -351,12 +439,10 @@ class FaqIndex:
         rescaled against this question's median over all FAQs (see the module doc)."""
         assert self.passages is not None
         q = np.asarray(query_vector, dtype=np.float32)
-        utt = self._sem_utt @ q
-        best = np.full(len(self.docs), -1.0, dtype=np.float32)
-        if len(utt):
-            best[self._sem_has] = np.maximum.reduceat(utt, self._sem_starts[self._sem_has])
-        ans = self.passages.answers @ q
-        return best, ans, _rescale(best), _rescale(ans)
+        n = len(self.docs)
+        best, rescaled = _best_per_faq(self._sem_utt @ q, self._sem_groups, n, self.weights["translated"])
+        ans, ans_rescaled = _best_per_faq(self._sem_ans @ q, self._sem_ans_groups, n, self.weights["translated_answer"])
+        return best, ans, rescaled, ans_rescaled
 
     def search_analysed(self, terms: list[str], reading: str, k: int = 5,
                         query_vector: np.ndarray | None = None, words: bool = True) -> SearchResult:

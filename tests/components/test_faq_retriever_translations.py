@@ -60,16 +60,16 @@ def test_translated_questions_become_passage_vectors_by_default(storage):
     index = retriever._index
     assert index.passages.utterances.shape[0] == 2  # the Japanese questions only
     assert index.passages.translations.shape[0] == 4
-    assert [d.translations for d in index.docs] == [tuple(FAQS["gomi-sodai"][2].values()),
-                                                     tuple(FAQS["kokuho-kanyu"][2].values())]
+    assert [d.translations for d in index.docs] == [tuple(FAQS["gomi-sodai"][2].items()),
+                                                     tuple(FAQS["kokuho-kanyu"][2].items())]
     d = retriever.decide_text("회사를 그만뒀어요. 건강보험은요?")
     assert d.signals["meaning_only"] and d.ranking[0]["faq_id"] == "kokuho-kanyu"
 
 
 def test_only_the_listed_languages(storage):
     index = trained(storage, {"encode_translations": ["en"]})._index
-    assert [d.translations for d in index.docs] == [("How do I throw away large garbage?",),
-                                                     ("How do I join the national health insurance?",)]
+    assert [d.translations for d in index.docs] == [(("en", "How do I throw away large garbage?"),),
+                                                     (("en", "How do I join the national health insurance?"),)]
 
 
 def test_off(storage):
