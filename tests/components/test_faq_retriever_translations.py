@@ -12,7 +12,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.common import override_defaults
 
 from bot.components.faq_retriever import FaqRetriever
-from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_LANGUAGE, FAQ_META
+from bot.components.knowledge_importer import (
+    FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_LANGUAGE, FAQ_META, FAQ_TRANSLATED_ANSWER, faq_training_data,
+)
 from bot.errors import ConfigError
 
 FAKE = {"backend": "python:tests.fakes.encoder:make"}
@@ -30,7 +32,8 @@ def training_data(indexed: bool = False) -> TrainingData:
         meta = {"category": "c", "department": "d", "question": question, "answer": answer}
         examples.append(Message(data={"text": question, "intent": FAQ_INTENT, FAQ_ID: fid, FAQ_META: meta}))
         for language, text in translated.items():
-            data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: fid, FAQ_LANGUAGE: language}
+            data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: fid, FAQ_LANGUAGE: language,
+                    FAQ_TRANSLATED_ANSWER: f"({language}) {answer}"}
             if not indexed:
                 data[FAQ_CLASSIFIER_ONLY] = True
             examples.append(Message(data=data))
@@ -60,6 +63,9 @@ def test_translated_questions_become_passage_vectors_by_default(storage):
     index = retriever._index
     assert index.passages.utterances.shape[0] == 2  # the Japanese questions only
     assert index.passages.translations.shape[0] == 4
+    assert index.passages.translated_answers.shape[0] == 4
+    assert index.docs[0].translated_answers == (("ko", "(ko) 粗大ごみは予約して出してください。"),
+                                                ("en", "(en) 粗大ごみは予約して出してください。"))
     assert [d.translations for d in index.docs] == [tuple(FAQS["gomi-sodai"][2].items()),
                                                      tuple(FAQS["kokuho-kanyu"][2].items())]
     d = retriever.decide_text("회사를 그만뒀어요. 건강보험은요?")
@@ -92,3 +98,20 @@ def test_a_bad_setting_names_itself(storage, value):
     with pytest.raises(ConfigError, match="encode_translations"):
         FaqRetriever.create(config({"encode_translations": value}), storage, Resource("faq"),
                             ExecutionContext(GraphSchema({}), "t"))
+
+
+def test_the_importer_marks_language_and_translated_answer_once_per_language(project_root):
+    from bot.knowledge.loader import load_valid_knowledge
+
+    kb = load_valid_knowledge(project_root / "knowledge")
+    faq = next(f for f in kb.faqs if kb.translations.current("ko", f) is not None)
+    examples = [m for m in faq_training_data(kb).intent_examples if m.get(FAQ_ID) == faq.id]
+    japanese = [m for m in examples if not m.get(FAQ_CLASSIFIER_ONLY)]
+    assert [m.get("text") for m in japanese] == list(dict.fromkeys(faq.utterances))
+    assert all(m.get(FAQ_LANGUAGE) is None and m.get(FAQ_TRANSLATED_ANSWER) is None for m in japanese)
+    korean = [m for m in examples if m.get(FAQ_LANGUAGE) == "ko"]
+    translation = kb.translations.current("ko", faq)
+    assert [m.get("text") for m in korean] == list(translation.utterances)
+    assert [m.get(FAQ_TRANSLATED_ANSWER) for m in korean] == [translation.answer] + [None] * (len(korean) - 1)
+    indexed = [m for m in faq_training_data(kb, index_translations=True).intent_examples if m.get(FAQ_ID) == faq.id]
+    assert not any(m.get(FAQ_CLASSIFIER_ONLY) for m in indexed)
