@@ -81,8 +81,10 @@ READING_COVERAGE_WEIGHT = 0.9
 # indexed). Without, they are noise: Sudachi reads "Where can I get a residence card" as
 # unknown Latin words and katakana readings, and pulls FAQs with English loanwords up.
 MIN_LETTERS_IN_INDEX_SCRIPT = 2
-# A language with translated questions for fewer FAQs than this is rescaled against the
-# Japanese questions' median (the median of a handful of FAQs says little).
+# A language with translations of fewer FAQs than this is not used by meaning: the median
+# of a handful of FAQs says little, and against the Japanese median (another language's
+# scale) its few FAQs would be pulled up for every question in a related language (test
+# fixture: two English and four Vietnamese FAQs put 「ソファ」 under スプレー缶 for English).
 MIN_FAQS_PER_LANGUAGE = 10
 
 
@@ -193,9 +195,7 @@ class _Blocks:
 
     segments: np.ndarray  # first row of every (block, FAQ) pair that has rows
     cells: np.ndarray  # its place in the flattened blocks × FAQs grid
-    n_blocks: int
-    own_median: np.ndarray  # per block: rescaled against its own median (else the Japanese one)
-    translated: np.ndarray  # per block: a translation (its rescaled value × the translated weight)
+    n_blocks: int  # the first is the Japanese one; the others are translations
 
 
 def _grouped(vectors: np.ndarray, doc_of: np.ndarray, translated: np.ndarray, translated_of: list[tuple[int, str]],
@@ -207,8 +207,9 @@ def _grouped(vectors: np.ndarray, doc_of: np.ndarray, translated: np.ndarray, tr
         by_language[language].append(row)
     sources = [(None, vectors, np.asarray(doc_of, dtype=np.int32))] + [
         (language, translated[rows], np.asarray([translated_of[r][0] for r in rows], dtype=np.int32))
-        for language, rows in sorted(by_language.items())]
-    blocks, segments, cells, own_median, start = [], [], [], [], 0
+        for language, rows in sorted(by_language.items())
+        if len({translated_of[r][0] for r in rows}) >= MIN_FAQS_PER_LANGUAGE]
+    blocks, segments, cells, start = [], [], [], 0
     for b, (language, block, docs) in enumerate(sources):
         order = np.argsort(docs, kind="stable")
         blocks.append(block[order])
@@ -216,10 +217,8 @@ def _grouped(vectors: np.ndarray, doc_of: np.ndarray, translated: np.ndarray, tr
         has = counts > 0
         segments.append((start + np.concatenate([[0], np.cumsum(counts)[:-1]])).astype(np.int64)[has])
         cells.append(b * n_docs + np.flatnonzero(has))
-        own_median.append(language is None or int(has.sum()) >= MIN_FAQS_PER_LANGUAGE)
         start += len(order)
-    layout = _Blocks(np.concatenate(segments), np.concatenate(cells), len(sources), np.asarray(own_median),
-                     np.asarray([language is not None for language, _, _ in sources]))
+    layout = _Blocks(np.concatenate(segments), np.concatenate(cells), len(sources))
     return np.concatenate(blocks).astype(np.float32), layout
 
 
@@ -235,8 +234,9 @@ def _best_per_faq(sims: np.ndarray, layout: _Blocks, n: int, translated_weight: 
     grid[0] = np.nan_to_num(grid[0], nan=-1.0)  # the Japanese block: every FAQ, -1 without a question
     medians = np.full(layout.n_blocks, float(np.median(grid[0])), dtype=np.float32)
     if layout.n_blocks > 1:
-        medians[1:] = np.where(layout.own_median[1:], _row_medians(grid[1:]), medians[0])
-    weights = np.where(layout.translated, translated_weight, 1.0).astype(np.float32)[:, None]
+        medians[1:] = _row_medians(grid[1:])
+    weights = np.full((layout.n_blocks, 1), translated_weight, dtype=np.float32)
+    weights[0] = 1.0
     scaled = np.clip((grid - medians[:, None]) / np.maximum(1e-6, 1.0 - medians)[:, None], 0.0, 1.0) * weights
     best = np.nan_to_num(np.fmax.reduce(grid, axis=0), nan=-1.0)
     rescaled = np.nan_to_num(np.fmax.reduce(scaled, axis=0), nan=0.0)

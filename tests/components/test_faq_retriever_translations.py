@@ -51,6 +51,14 @@ def trained(storage, custom: dict, indexed: bool = False) -> FaqRetriever:
     return FaqRetriever.load(config(custom), storage, Resource("faq"), context)
 
 
+@pytest.fixture(autouse=True)
+def every_language_counts(monkeypatch):
+    """Two FAQs here: a language is used by meaning however few FAQs it translates."""
+    import bot.knowledge.index as index_module
+
+    monkeypatch.setattr(index_module, "MIN_FAQS_PER_LANGUAGE", 1)
+
+
 @pytest.fixture()
 def storage(tmp_path, monkeypatch):
     monkeypatch.setenv("MADOGUCHI_VAR_DIR", str(tmp_path / "var"))

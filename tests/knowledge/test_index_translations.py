@@ -19,6 +19,14 @@ DOCS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def every_language_counts(monkeypatch):
+    """Three FAQs here: a language is used by meaning however few FAQs it translates."""
+    import bot.knowledge.index as index_module
+
+    monkeypatch.setattr(index_module, "MIN_FAQS_PER_LANGUAGE", 1)
+
+
 def ranked(index, text):
     return [c.faq_id for c in index.search(text, k=3).candidates]
 
@@ -121,8 +129,19 @@ def test_each_language_is_rescaled_against_its_own_median(analyzer, monkeypatch)
 
     np.testing.assert_allclose(rescaled_with(2, {"translated": 1.0}), [0, 0, 0.5, 0, 0], atol=1e-6)  # (0.95 − 0.9) / 0.1
     np.testing.assert_allclose(rescaled_with(2), [0, 0, 0.3, 0, 0], atol=1e-6)  # × translated 0.6
-    # Too few FAQs in the language: against the Japanese median (0.5).
-    np.testing.assert_allclose(rescaled_with(6, {"translated": 1.0}), [0.8, 0.8, 0.9, 0.8, 0.8], atol=1e-6)
+
+
+def test_a_language_with_few_translated_faqs_is_left_out(analyzer, monkeypatch):
+    """Its median says little, and against the Japanese one (another language's scale) its
+    few FAQs would be pulled up for every question in a related language."""
+    import bot.knowledge.index as index_module
+
+    monkeypatch.setattr(index_module, "MIN_FAQS_PER_LANGUAGE", 3)
+    index = FaqIndex.build(DOCS, analyzer, encoder=HashingEncoder())  # ko: 2 FAQs, en: 1
+    assert index._sem_utt.shape == (4, 64) and index._sem_ans.shape == (3, 64)  # the Japanese texts only
+    q = HashingEncoder().encode_queries([KOREAN_SOFA])[0]
+    best, _, _, _ = index.semantic_scores(q)
+    assert best[0] < 0.5  # the Korean question itself is not among the vectors
 
 
 def test_without_translations_the_scores_are_those_of_before(analyzer):
