@@ -393,9 +393,15 @@ def bench_training() -> None:
 
 
 def main() -> None:
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__)
+        return
     which = sys.argv[1:2] or ["quality", "training", "speed"]  # quality [variant …]: only those
+    benches = {"quality": bench_quality, "speed": bench_speed, "training": bench_training}
+    if any(w not in benches for w in which):
+        raise SystemExit(f"benchmarks/hybrid.py: expected one of {', '.join(benches)} (or --help); got {which[0]!r}")
     for w in which:
-        {"quality": bench_quality, "speed": bench_speed, "training": bench_training}[w]()
+        benches[w]()
 
 
 if __name__ == "__main__":
