@@ -436,34 +436,33 @@ _MEMO_SIZE = 256
 
 def _meaning_only_thresholds(config: Dict[Text, Any], base: Thresholds) -> Thresholds:
     """Thresholds for questions ranked by meaning alone (each unset one: as ``base``)."""
-    keys = {"answer": "meaning_only_answer_threshold", "clarify": "meaning_only_clarify_threshold",
-            "margin": "meaning_only_margin_threshold", "min_coverage": "meaning_only_min_coverage"}
+    return _prefixed_thresholds(config, base, "meaning_only_")
+
+
+def _prefixed_thresholds(config: Dict[Text, Any], base: Thresholds, prefix: str) -> Thresholds:
+    """``base`` with the ``<prefix>answer_threshold`` … ``<prefix>min_coverage`` settings that are set."""
+    keys = {"answer": f"{prefix}answer_threshold", "clarify": f"{prefix}clarify_threshold",
+            "margin": f"{prefix}margin_threshold", "min_coverage": f"{prefix}min_coverage"}
     try:
         values = {field: float(config[key]) for field, key in keys.items() if config.get(key) is not None}
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"FaqRetriever: a meaning_only setting in config.yml is not a number ({exc})",
-            hint="meaning_only_answer_threshold, meaning_only_clarify_threshold, meaning_only_margin_threshold and "
-                 "meaning_only_min_coverage take numbers between 0 and 1 (null = the main thresholds)",
+            f"FaqRetriever: a {prefix.rstrip('_')} setting in config.yml is not a number ({exc})",
+            hint=f"{', '.join(list(keys.values())[:3])} and {keys['min_coverage']} take numbers between 0 and 1 "
+                 "(null = the main thresholds)",
         ) from None
     return replace(base, **values)
 
 
 def _few_paraphrases_thresholds(config: Dict[Text, Any], base: Thresholds) -> Thresholds:
     """Thresholds for a knowledge base with few paraphrases (each unset one: as ``base``)."""
-    keys = {"answer": "few_paraphrases_answer_threshold", "clarify": "few_paraphrases_clarify_threshold",
-            "margin": "few_paraphrases_margin_threshold", "min_coverage": "few_paraphrases_min_coverage"}
     try:
-        values = {field: float(config[key]) for field, key in keys.items() if config.get(key) is not None}
         if config.get("few_paraphrases_share") is not None:
             float(config["few_paraphrases_share"])
     except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"FaqRetriever: a few_paraphrases setting in config.yml is not a number ({exc})",
-            hint="few_paraphrases_share and the few_paraphrases_* thresholds take numbers between 0 and 1 "
-                 "(few_paraphrases_share: null = always the main thresholds)",
-        ) from None
-    return replace(base, **values)
+        raise ConfigError(f"FaqRetriever: few_paraphrases_share in config.yml is not a number ({exc})",
+                          hint="a share between 0 and 1 (null = always the main thresholds)") from None
+    return _prefixed_thresholds(config, base, "few_paraphrases_")
 
 
 def _words_first_thresholds(config: Dict[Text, Any]) -> Optional[Thresholds]:

@@ -281,6 +281,10 @@ class FaqIndex:
         utt_terms = state["utterance_terms"]
         utt_grams = [char_ngrams(r) for r in state["utterance_readings"]]
         self._utt_doc = np.asarray(state["utterance_doc"], dtype=np.int32)
+        # Share of the FAQs asked in more than one way (a question and ≥ 1 paraphrase): the
+        # retriever's choice of thresholds (few_paraphrases_*), fixed for a trained index.
+        self.paraphrase_share = (float(np.mean(np.bincount(self._utt_doc, minlength=len(self.docs)) >= 2))
+                                 if self.docs else 0.0)
         self._word = TfidfSpace(utt_terms + state["answer_terms"])
         self._reading = TfidfSpace(utt_grams)  # its IDF also weighs reading coverage
         # Per-utterance vectors are needed only when the best single utterance counts.
@@ -346,14 +350,6 @@ class FaqIndex:
         self._semantic_answer_weight = self.weights["semantic_answer"] / ratio if semantic_on else 0.0
         # Scripts the FAQs are asked in (kana and kanji count as one): see MIN_LETTERS_IN_INDEX_SCRIPT.
         self.scripts = main_scripts(u for d in self.docs for u in d.utterances) | {"kana"}
-
-    @property
-    def paraphrase_share(self) -> float:
-        """Share of the FAQs asked in more than one way (a question and ≥ 1 paraphrase)."""
-        if not self.docs:
-            return 0.0
-        counts = np.bincount(np.asarray(self._utt_doc, dtype=np.int64), minlength=len(self.docs))
-        return float(np.mean(counts >= 2))
 
     def reads(self, text: str) -> bool:
         """Whether the word signals mean anything for ``text``: it has letters in a script
